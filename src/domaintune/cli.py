@@ -1,0 +1,116 @@
+"""The `domaintune` command: one sub-command per verb."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="domaintune: from raw domain documents and instruction data to an evaluated domain LLM.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+SET_HELP = "Override a recipe field, e.g. --set train.learning_rate=1e-4 (repeatable)."
+
+
+def _load(recipe: Path | None, overrides: list[str]):
+    from domaintune.config import ConfigError, load_recipe
+    from domaintune.resources import recipe_path
+
+    path = recipe or recipe_path("quickstart")
+    try:
+        return load_recipe(path, overrides)
+    except ConfigError as err:
+        console.print(f"[red]error:[/] {err}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _fail_on_data_errors(fn, *args, **kwargs):
+    from domaintune.config import ConfigError
+    from domaintune.records import DataError
+
+    try:
+        return fn(*args, **kwargs)
+    except (DataError, ConfigError, FileNotFoundError) as err:
+        console.print(f"[red]error:[/] {err}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def run(
+    recipe: Path | None = typer.Argument(
+        None, help="Recipe YAML; default: the built-in quickstart."
+    ),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    stage: list[str] = typer.Option([], "--stage", help="Run only these stages (repeatable)."),
+) -> None:
+    """Run a recipe's stages in order (with no recipe: the quickstart into runs/quickstart/)."""
+    from domaintune.pipeline import run_recipe
+
+    r = _load(recipe, set_)
+    console.print(f"run directory: [bold]{r.run_dir}[/]")
+    _fail_on_data_errors(run_recipe, r, only=stage or None, console=console)
+    console.print(f"[green]done.[/] Results in {r.run_dir}")
+
+
+@app.command()
+def train(
+    recipe: Path = typer.Argument(..., help="Recipe YAML."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint."),
+    merge: bool = typer.Option(False, "--merge", help="LoRA: also write a merged full model."),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    stage: list[str] = typer.Option([], "--stage", help="Train only these stages (repeatable)."),
+) -> None:
+    """Run the recipe's training stages (pt, sft); evaluation stages are left to `run`."""
+    from domaintune.pipeline import run_recipe
+
+    overrides = [*set_, *(["train.merge=true"] if merge else [])]
+    r = _load(recipe, overrides)
+    names = stage or [s.name for s in r.stages if s.type in ("pt", "sft")]
+    _fail_on_data_errors(run_recipe, r, only=names, resume=resume, console=console)
+
+
+@app.command("init-model")
+def init_model(
+    out: Path = typer.Argument(..., help="Output directory."),
+    arch: str = typer.Option("qwen2", help="qwen2 or llama."),
+    seed: int = typer.Option(0, help="Weight initialisation seed (same seed, same files)."),
+) -> None:
+    """Build the tiny built-in model: tokenizer trained on bundled text, random weights."""
+    from domaintune.models import build_tiny_model
+
+    if arch not in ("qwen2", "llama"):
+        console.print(f"[red]error:[/] --arch {arch!r}: choose qwen2 or llama")
+        raise typer.Exit(2)
+    path = build_tiny_model(out, arch=arch, seed=seed)
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def check(
+    recipe: Path = typer.Argument(..., help="Recipe YAML."),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
+    """Validate a recipe and print it resolved (defaults filled in, overrides applied)."""
+    r = _load(recipe, set_)
+    console.print(r.to_yaml(), highlight=False)
+
+
+def main() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

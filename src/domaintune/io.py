@@ -1,0 +1,398 @@
+"""Read and write data files, reporting every bad row as `file:line: field ...: how to fix`."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import functools
+import gzip
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from domaintune.records import (
+    Conversation,
+    DataError,
+    Document,
+    EvalItem,
+    RawRow,
+    detect_format,
+    json_type,
+    parse_conversation,
+    parse_document,
+    parse_eval_item,
+    parse_record,
+)
+
+PathLike = str | os.PathLike[str]
+SUPPORTED_SUFFIXES = (".jsonl.gz", ".jsonl", ".json", ".csv", ".parquet", ".txt")
+MANIFEST_NAME = "manifest.json"
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return next((s for s in SUPPORTED_SUFFIXES if name.endswith(s)), path.suffix.lower())
+
+
+def file_stem(path: PathLike) -> str:
+    """Return the file name without its data suffix (`sft.jsonl.gz` -> `sft`)."""
+    p = Path(path)
+    suffix = _suffix(p)
+    return p.name[: -len(suffix)] if suffix and p.name.lower().endswith(suffix) else p.stem
+
+
+def _row_indexed(path: Path) -> bool:
+    # Rows in a JSON array or a parquet table have no useful physical line, so count rows.
+    return _suffix(path) in (".json", ".parquet")
+
+
+# ---------------------------------------------------------------- raw rows
+
+
+def iter_rows(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line or row number, row dict) from a .jsonl[.gz], .json, .csv, .parquet or .txt."""
+    p = Path(path)
+    readers: dict[str, Callable[[Path], Iterator[tuple[int, Any]]]] = {
+        ".jsonl": _jsonl_rows,
+        ".jsonl.gz": _jsonl_rows,
+        ".json": _json_rows,
+        ".csv": _csv_rows,
+        ".parquet": _parquet_rows,
+        ".txt": _txt_rows,
+    }
+    reader = readers.get(_suffix(p))
+    if not p.exists():
+        raise DataError(p, None, "no such file or directory; check the path")
+    if reader is None:
+        supported = ", ".join(SUPPORTED_SUFFIXES)
+        raise DataError(p, None, f"unsupported file type; use one of {supported}")
+    try:
+        for line, row in reader(p):
+            if not isinstance(row, dict):
+                raise DataError(
+                    p, line, f"row must be a JSON object, got {json_type(row)}", row=_row_indexed(p)
+                )
+            yield line, row
+    except UnicodeDecodeError as exc:
+        raise DataError(p, None, f"not valid UTF-8 ({exc.reason}); re-save it as UTF-8") from None
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    opener: Callable[..., IO[str]] = gzip.open if _suffix(path) == ".jsonl.gz" else open
+    with opener(path, "rt", encoding="utf-8-sig") as f:
+        for lineno, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise DataError(
+                    path,
+                    lineno,
+                    f"invalid JSON ({exc.msg} at column {exc.colno}); "
+                    "each line must hold exactly one JSON object",
+                ) from None
+            yield lineno, row
+
+
+def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    with open(path, encoding="utf-8-sig") as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                path,
+                exc.lineno,
+                f"invalid JSON ({exc.msg} at column {exc.colno})",
+            ) from None
+    if isinstance(data, dict) and detect_format(data) is None:
+        lists = [k for k, v in data.items() if isinstance(v, list)]
+        if len(lists) != 1:
+            keys = ", ".join(f'"{k}"' for k in data) or "none"
+            raise DataError(
+                path,
+                None,
+                "expected a JSON array of objects or an object with a "
+                f'single list field like {{"data": [...]}}; top-level keys: {keys}',
+            )
+        data = data[lists[0]]
+    elif isinstance(data, dict):
+        data = [data]  # a single record saved as one object
+    if not isinstance(data, list):
+        raise DataError(path, None, f"expected a JSON array of objects, got {json_type(data)}")
+    yield from enumerate(data, 1)
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            dupes = sorted({h for h in header if header.count(h) > 1})
+            if dupes:
+                raise DataError(path, 1, f'duplicate column "{dupes[0]}"; rename it in the header')
+            end = reader.line_num
+            for values in reader:
+                # A quoted field may span lines; report the line the row starts on.
+                start, end = end + 1, reader.line_num
+                if not values:
+                    continue
+                if len(values) != len(header):
+                    raise DataError(
+                        path,
+                        start,
+                        f"row has {len(values)} fields but the header has "
+                        f"{len(header)}; quote values that contain commas",
+                    )
+                yield start, dict(zip(header, values, strict=True))
+        except csv.Error as exc:
+            raise DataError(path, reader.line_num, f"malformed CSV ({exc})") from None
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    import pyarrow as pa  # imported lazily: only parquet inputs need it
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(path, None, f"not a readable parquet file ({exc})") from None
+    index = 0
+    for batch in table.iter_batches(batch_size=1024):
+        for row in batch.to_pylist():
+            index += 1
+            yield index, row
+
+
+def _txt_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    yield (
+        1,
+        {"id": file_stem(path), "text": path.read_text(encoding="utf-8-sig"), "source": path.name},
+    )
+
+
+def _data_files(path: PathLike, *, include_txt: bool = True) -> list[Path]:
+    p = Path(path)
+    if not p.is_dir():
+        return [p]
+    allowed = set(SUPPORTED_SUFFIXES) - (set() if include_txt else {".txt"})
+    files = sorted(
+        f
+        for f in p.rglob("*")
+        if f.is_file()
+        and _suffix(f) in allowed
+        and not any(part.startswith(".") for part in f.relative_to(p).parts)
+    )
+    if not files:
+        raise DataError(p, None, f"no data files found; expected {', '.join(sorted(allowed))}")
+    return files
+
+
+# ---------------------------------------------------------------- public readers
+
+
+def _rows(path: PathLike, *, include_txt: bool = True) -> Iterator[RawRow]:
+    for file in _data_files(path, include_txt=include_txt):
+        stem, row_indexed = file_stem(file), _row_indexed(file)
+        for line, data in iter_rows(file):
+            yield RawRow(data, str(file), line, stem=stem, row_indexed=row_indexed)
+
+
+def read_documents(path: PathLike, *, source: str | None = None) -> Iterator[Document]:
+    """Yield Documents from a file or, recursively and sorted, from every data file in a dir."""
+    for raw in _rows(path):
+        yield parse_document(raw, source)
+
+
+def read_conversations(path: PathLike, *, source: str | None = None) -> Iterator[Conversation]:
+    """Yield Conversations from alpaca, sharegpt, openai or canonical rows."""
+    for raw in _rows(path, include_txt=False):
+        yield parse_conversation(raw, source)
+
+
+def read_eval_items(path: PathLike) -> Iterator[EvalItem]:
+    """Yield EvalItems from C-Eval/MMLU-style multiple-choice or open question rows."""
+    for raw in _rows(path, include_txt=False):
+        yield parse_eval_item(raw)
+
+
+def read_records(path: PathLike) -> Iterator[Document | Conversation]:
+    """Yield Documents or Conversations, whichever the first row is; later rows must match."""
+    first: type | None = None
+    for raw in _rows(path):
+        record = parse_record(raw)
+        first = first or type(record)
+        if not isinstance(record, first):
+            raise raw.error(
+                f"this row is a {type(record).__name__.lower()} but the input started "
+                f"with {first.__name__.lower()}s; keep them in separate files"
+            )
+        yield record
+
+
+# ---------------------------------------------------------------- writing
+
+
+@functools.cache
+def _umask() -> int:
+    # os.umask can only be read by setting it; done once, so the brief window is harmless.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike, mode: str = "w", *, encoding: str = "utf-8") -> Iterator[IO[Any]]:
+    """Write to a temp file beside `path`, then fsync and rename over it; on error keep the old."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f'atomic_write mode must be "w" or "wb", got {mode!r}')
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        text_args = {} if mode == "wb" else {"encoding": encoding, "newline": ""}
+        with os.fdopen(fd, mode, **text_args) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+        keep = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, keep)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not every platform lets a directory be opened.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, set | frozenset):
+        return sorted(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def write_jsonl(path: PathLike, rows: Iterable[Mapping[str, Any] | Any]) -> int:
+    """Atomically write dicts or records (with to_dict) as UTF-8 jsonl; return the row count."""
+    count = 0
+    with atomic_write(path) as f:
+        for row in rows:
+            obj = row.to_dict() if hasattr(row, "to_dict") else row
+            if not isinstance(obj, Mapping):
+                raise TypeError(f"jsonl rows must be dicts or records, got {type(row).__name__}")
+            f.write(json.dumps(dict(obj), ensure_ascii=False, default=_json_default) + "\n")
+            count += 1
+    return count
+
+
+def write_json(path: PathLike, obj: Any, *, indent: int = 2) -> None:
+    """Atomically write `obj` as pretty UTF-8 JSON."""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=_json_default)
+    write_text(path, text + "\n")
+
+
+def write_text(path: PathLike, text: str, *, encoding: str = "utf-8") -> None:
+    """Atomically write a text file."""
+    with atomic_write(path, encoding=encoding) as f:
+        f.write(text)
+
+
+def file_sha256(path: PathLike) -> str:
+    """Return the hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_of_files(paths: Iterable[PathLike]) -> dict[str, str]:
+    """Map each file (directories expanded recursively, sorted) to its hex SHA-256."""
+    hashes: dict[str, str] = {}
+    for p in map(Path, paths):
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            hashes[str(f)] = file_sha256(f)
+    return hashes
+
+
+def _manifest_inputs(inputs: Iterable[PathLike] | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(inputs, Mapping):
+        return dict(inputs)
+    hashes: dict[str, Any] = {}
+    for item in inputs:
+        # Inputs that are not local files (hub model or dataset ids) are recorded unhashed.
+        hashes.update(sha256_of_files([item]) if Path(item).exists() else {os.fspath(item): None})
+    return hashes
+
+
+def write_manifest(
+    directory: PathLike,
+    *,
+    stage: str,
+    inputs: Iterable[PathLike] | Mapping[str, Any],
+    config: Any,
+    counts: Mapping[str, Any],
+    timings: Mapping[str, float],
+    status: str,
+) -> Path:
+    """Atomically write `<directory>/manifest.json` describing one stage run; return its path."""
+    manifest = {
+        "stage": stage,
+        "status": status,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "inputs": _manifest_inputs(inputs),
+        "config": config,
+        "counts": dict(counts),
+        "timings": dict(timings),
+    }
+    path = Path(directory) / MANIFEST_NAME
+    write_json(path, manifest)
+    return path
+
+
+def read_manifest(directory: PathLike) -> dict[str, Any] | None:
+    """Return the stage manifest in `directory`, or None when there is none."""
+    path = Path(directory) / MANIFEST_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            path,
+            exc.lineno,
+            f"invalid JSON in manifest ({exc.msg}); delete the file to rerun the stage",
+        ) from None
+    if not isinstance(data, dict):
+        raise DataError(path, None, "manifest must be a JSON object; delete it to rerun the stage")
+    return data

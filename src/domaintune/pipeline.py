@@ -1,0 +1,269 @@
+"""Run a recipe's stages in order, each into its own folder of the run directory.
+
+A stage whose manifest says `complete` with the same fingerprint (its config and everything
+upstream) is skipped; a training stage that stopped part-way resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from domaintune.config import EvalStage, Recipe, TrainConfig, TrainStage
+from domaintune.io import (
+    read_conversations,
+    read_documents,
+    read_manifest,
+    write_json,
+    write_manifest,
+    write_text,
+)
+from domaintune.resources import resolve
+
+log = logging.getLogger(__name__)
+BUILTIN_TINY = "builtin:tiny"
+
+
+@dataclass
+class RunContext:
+    recipe: Recipe
+    console: Console = field(default_factory=Console)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.recipe.run_dir
+
+    def model_dir(self, ref: str) -> Path:
+        """The model a stage reads: 'base' or an earlier stage's output."""
+        if ref == "base":
+            path = self.recipe.model.path
+            return self.run_dir / "base-model" if path == BUILTIN_TINY else Path(path)
+        stage_dir = self.run_dir / ref
+        merged = stage_dir / "merged"
+        return merged if merged.exists() else stage_dir / "final"
+
+
+def _fingerprint(*parts: Any) -> str:
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _is_done(stage_dir: Path, fingerprint: str) -> bool:
+    manifest = read_manifest(stage_dir)
+    return (
+        bool(manifest)
+        and manifest.get("status") == "complete"
+        and (manifest.get("config", {}).get("fingerprint") == fingerprint)
+    )
+
+
+def ensure_base_model(ctx: RunContext) -> None:
+    """Build the built-in tiny model into the run directory when the recipe asks for it."""
+    model = ctx.recipe.model
+    b = model.builtin
+    ctx.fingerprints["base"] = _fingerprint(model.model_dump(mode="json"))
+    if model.path != BUILTIN_TINY:
+        return
+    out = ctx.run_dir / "base-model"
+    if _is_done(out, ctx.fingerprints["base"]):
+        return
+    from domaintune.models import build_tiny_model
+
+    ctx.console.rule("[bold]base model: building the built-in tiny model")
+    start = time.time()
+    build_tiny_model(
+        out,
+        arch=b.arch,
+        seed=b.seed,
+        vocab_size=b.vocab_size,
+        hidden_size=b.hidden_size,
+        num_layers=b.num_layers,
+    )
+    write_manifest(
+        out,
+        stage="init-model",
+        inputs={"builtin": b.model_dump()},
+        config={"fingerprint": ctx.fingerprints["base"]},
+        counts={},
+        timings={"seconds": round(time.time() - start, 2)},
+        status="complete",
+    )
+
+
+def settings_from(train: TrainConfig, seed: int):
+    from domaintune.train.trainer import TrainSettings
+
+    d = train.model_dump()
+    lora = d.pop("lora")
+    return TrainSettings(
+        **d,
+        seed=seed,
+        lora_r=lora["r"],
+        lora_alpha=lora["alpha"],
+        lora_dropout=lora["dropout"],
+        lora_target_modules=lora["target_modules"],
+    )
+
+
+def load_trainable(path: Path, *, dtype: str, trust_remote_code: bool):
+    """Load a model to train further; an adapter directory is merged into its base first."""
+    from domaintune.models import load_for_eval
+
+    model, tokenizer = load_for_eval(path, dtype=dtype, trust_remote_code=trust_remote_code)
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    model.train()
+    return model, tokenizer
+
+
+def run_train_stage(ctx: RunContext, stage: TrainStage, *, resume: bool) -> dict:
+    from domaintune.train.data import build_pt_dataset, build_sft_dataset, sample_fraction
+    from domaintune.train.trainer import run_training
+
+    recipe, out = ctx.recipe, ctx.run_dir / stage.name
+    source = ctx.model_dir(stage.model_from or "base")
+    model, tokenizer = load_trainable(
+        source, dtype=recipe.model.dtype, trust_remote_code=recipe.model.trust_remote_code
+    )
+    read = read_documents if stage.type == "pt" else read_conversations
+    build = build_pt_dataset if stage.type == "pt" else build_sft_dataset
+    records: list = []
+    for src in stage.data:
+        rows = list(read(resolve(src.path)))
+        records += sample_fraction(rows, src.fraction, recipe.seed)
+    train_set, stats = build(records, tokenizer, max_len=stage.train.max_len)
+    eval_sets, eval_stats = {}, {}
+    for name, path in stage.eval_data.items():
+        eval_sets[name], st = build(
+            list(read(resolve(path))), tokenizer, max_len=stage.train.max_len
+        )
+        eval_stats[name] = st.to_dict()
+    ctx.console.print(
+        f"[dim]{stage.name}: {stats.kept} of {stats.rows_in} records, {stats.tokens:,} tokens in "
+        f"{stats.sequences} sequences of <= {stage.train.max_len}; method {stage.train.method}"
+    )
+    summary = run_training(
+        model,
+        tokenizer,
+        train_set,
+        eval_sets,
+        out,
+        settings_from(stage.train, recipe.seed),
+        packed=stage.type == "pt",
+        resume=resume,
+    )
+    return {"data": stats.to_dict(), "eval_data": eval_stats, "training": summary}
+
+
+def run_eval_stage(ctx: RunContext, stage: EvalStage) -> dict:
+    from domaintune.eval.perplexity import perplexity
+    from domaintune.models import load_for_eval
+
+    sets = {name: list(read_documents(resolve(p))) for name, p in stage.perplexity.items()}
+    if stage.max_docs:
+        sets = {k: v[: stage.max_docs] for k, v in sets.items()}
+    results: dict[str, dict[str, dict]] = {}
+    for ref in stage.models:
+        model, tokenizer = load_for_eval(
+            ctx.model_dir(ref),
+            dtype=ctx.recipe.model.dtype,
+            trust_remote_code=ctx.recipe.model.trust_remote_code,
+        )
+        results[ref] = {
+            name: perplexity(model, tokenizer, docs, max_len=stage.max_len)
+            for name, docs in sets.items()
+        }
+    write_json(ctx.run_dir / stage.name / "perplexity.json", results)
+    ctx.console.print(perplexity_table(results))
+    return {"perplexity": results}
+
+
+def perplexity_table(results: dict[str, dict[str, dict]]) -> Table:
+    """Models as rows, eval sets as columns; the relative change against the first model."""
+    sets = list(next(iter(results.values())))
+    first = next(iter(results))
+    table = Table(title="Perplexity on held-out text (lower is better)")
+    table.add_column("model")
+    for name in sets:
+        table.add_column(name, justify="right")
+    for ref, row in results.items():
+        cells = []
+        for name in sets:
+            ppl = row[name]["perplexity"]
+            base = results[first][name]["perplexity"]
+            delta = "" if ref == first else f" ({(ppl - base) / base:+.0%})"
+            cells.append(f"{ppl:,.1f}{delta}")
+        table.add_row(ref, *cells)
+    return table
+
+
+def run_recipe(
+    recipe: Recipe,
+    *,
+    only: list[str] | None = None,
+    resume: bool = True,
+    console: Console | None = None,
+) -> dict[str, dict]:
+    """Run the recipe's stages (or only those named), skipping the ones already complete."""
+    ctx = RunContext(recipe, console or Console())
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(ctx.run_dir / "recipe.yaml", recipe.to_yaml())
+    ensure_base_model(ctx)
+    outcomes = {}
+    for stage in recipe.stages:
+        refs = stage.models if isinstance(stage, EvalStage) else [stage.model_from or "base"]
+        fp = _fingerprint(
+            stage.model_dump(mode="json"), recipe.seed, [ctx.fingerprints[r] for r in refs]
+        )
+        ctx.fingerprints[stage.name] = fp
+        if only and stage.name not in only:
+            continue
+        out = ctx.run_dir / stage.name
+        if _is_done(out, fp):
+            ctx.console.print(f"[green]{stage.name}: complete, skipped[/] (delete {out} to rerun)")
+            outcomes[stage.name] = read_manifest(out)["counts"]
+            continue
+        outcomes[stage.name] = _run_stage(ctx, stage, out, fp, resume=resume)
+    return outcomes
+
+
+def _run_stage(ctx: RunContext, stage, out: Path, fp: str, *, resume: bool) -> dict:
+    previous = read_manifest(out)
+    same_config = bool(previous) and previous.get("config", {}).get("fingerprint") == fp
+    if previous and not same_config:
+        ctx.console.print(
+            f"[yellow]{stage.name}: the recipe changed since {out} was written; "
+            "starting this stage again"
+        )
+        shutil.rmtree(out)
+    ctx.console.rule(f"[bold]{stage.name} ({stage.type})")
+    config = {"fingerprint": fp, "stage": stage.model_dump(mode="json")}
+    inputs = [str(resolve(d.path)) for d in getattr(stage, "data", [])]
+    write_manifest(
+        out, stage=stage.type, inputs=inputs, config=config, counts={}, timings={}, status="running"
+    )
+    start = time.time()
+    if isinstance(stage, EvalStage):
+        counts = run_eval_stage(ctx, stage)
+    else:
+        counts = run_train_stage(ctx, stage, resume=resume and same_config)
+    write_manifest(
+        out,
+        stage=stage.type,
+        inputs=inputs,
+        config=config,
+        counts=counts,
+        timings={"seconds": round(time.time() - start, 2)},
+        status="complete",
+    )
+    return counts
