@@ -29,7 +29,7 @@ def _load(recipe: Path | None, overrides: list[str]):
     try:
         return load_recipe(path, overrides)
     except ConfigError as err:
-        console.print(f"[red]error:[/] {err}", highlight=False)
+        console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -40,7 +40,7 @@ def _fail_on_data_errors(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except (DataError, ConfigError, FileNotFoundError) as err:
-        console.print(f"[red]error:[/] {err}", highlight=False)
+        console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 

@@ -47,7 +47,8 @@ QWEN2_SPLIT = (
 )
 
 TOKENIZER_FILES = (
-    "domain_corpus.jsonl",
+    "domain_corpus_zh.jsonl",
+    "domain_corpus_en.jsonl",
     "general_corpus.jsonl",
     "sft_domain_alpaca.jsonl",
     "sft_domain_sharegpt.jsonl",

@@ -71,9 +71,16 @@ def ensure_base_model(ctx: RunContext) -> None:
     """Build the built-in tiny model into the run directory when the recipe asks for it."""
     model = ctx.recipe.model
     b = model.builtin
-    ctx.fingerprints["base"] = _fingerprint(model.model_dump(mode="json"))
     if model.path != BUILTIN_TINY:
+        ctx.fingerprints["base"] = _fingerprint(model.model_dump(mode="json"))
         return
+    from domaintune.io import sha256_of_files
+    from domaintune.models import TOKENIZER_FILES
+    from domaintune.resources import data_path
+
+    # The tiny model's tokenizer is trained on the bundled text: a change there is a new model.
+    data = sha256_of_files(data_path(f) for f in TOKENIZER_FILES)
+    ctx.fingerprints["base"] = _fingerprint(model.model_dump(mode="json"), sorted(data.values()))
     out = ctx.run_dir / "base-model"
     if _is_done(out, ctx.fingerprints["base"]):
         return
@@ -105,6 +112,7 @@ def settings_from(train: TrainConfig, seed: int):
 
     d = train.model_dump()
     lora = d.pop("lora")
+    d.pop("max_len")  # a data setting: used when the dataset is built
     return TrainSettings(
         **d,
         seed=seed,
@@ -192,7 +200,7 @@ def perplexity_table(results: dict[str, dict[str, dict]]) -> Table:
     """Models as rows, eval sets as columns; the relative change against the first model."""
     sets = list(next(iter(results.values())))
     first = next(iter(results))
-    table = Table(title="Perplexity on held-out text (lower is better)")
+    table = Table(title="Held-out perplexity (lower is better)", min_width=40)
     table.add_column("model")
     for name in sets:
         table.add_column(name, justify="right")

@@ -65,15 +65,20 @@ def test_pt_loss_goes_down_and_metrics_rows_are_complete(tiny_model_dir, tmp_pat
     assert len(losses) == 12
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.5
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == list(range(1, 13))
-    assert set(rows[0]) == {"step", "epoch", "lr", "loss", "grad_norm", "tokens_seen"}
-    assert set(rows[5]["eval_loss"]) == {"domain"} and "eval_loss" in rows[11]
-    assert rows[11]["tokens_seen"] == summary["tokens_seen"]
+    assert [r["step"] for r in rows] == list(range(0, 13))
+    # step 0: the model as it came in, evaluated before any update
+    assert set(rows[0]) == {"step", "epoch", "tokens_seen", "eval_loss"}
+    assert rows[0]["tokens_seen"] == 0 and rows[0]["epoch"] == 0.0
+    assert set(rows[1]) == {"step", "epoch", "lr", "loss", "grad_norm", "tokens_seen"}
+    assert set(rows[6]["eval_loss"]) == {"domain"} and "eval_loss" in rows[12]
+    assert rows[12]["eval_loss"]["domain"] < rows[0]["eval_loss"]["domain"] - 0.5
+    assert rows[12]["tokens_seen"] == summary["tokens_seen"]
     # tokens_seen counts real (non-padding) tokens: 12 steps x 4 rows of at most 64.
     assert 0.8 * 12 * 4 * 64 < summary["tokens_seen"] <= 12 * 4 * 64
     assert rows[-1]["epoch"] == pytest.approx(12 * 4 / stats.sequences, abs=1e-5)
     assert (tmp_path / "final" / "model.safetensors").exists()
     assert not (tmp_path / "final" / "pytorch_model.bin").exists()
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_sft_masks_prompt_and_loss_goes_down(tiny_model_dir, tmp_path):
@@ -181,3 +186,26 @@ def test_resume_matches_uninterrupted_run(tiny_model_dir, tmp_path, method):
     assert [r["step"] for r in rows] == list(range(1, 9))  # no duplicated rows after the resume
     straight = _losses(tmp_path / "straight")
     assert _losses(tmp_path / "resumed") == pytest.approx(straight, abs=1e-6)
+
+
+def test_gradient_accumulation_matches_large_batch(tiny_model_dir, tmp_path):
+    """batch 8 x accumulation 1 and batch 2 x accumulation 4 take the same steps."""
+    weights, losses = {}, {}
+    for bs, acc in ((8, 1), (2, 4)):
+        model, tok = load_for_eval(tiny_model_dir)
+        train_set, _ = build_pt_dataset(_docs(), tok, max_len=64)
+        out = tmp_path / f"b{bs}"
+        run_training(
+            model,
+            tok,
+            train_set,
+            {},
+            out,
+            _settings(batch_size=bs, gradient_accumulation_steps=acc, max_steps=4),
+            packed=True,
+        )
+        weights[bs] = load_file(out / "final" / "model.safetensors")
+        losses[bs] = _losses(out)
+    assert losses[2] == pytest.approx(losses[8], abs=1e-4)
+    for key, value in weights[8].items():
+        torch.testing.assert_close(weights[2][key], value, atol=1e-4, rtol=1e-4)

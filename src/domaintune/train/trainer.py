@@ -5,6 +5,7 @@ Stage directory layout:
   final/                      the trained model (full, freeze) or PEFT adapter (lora) + tokenizer
   merged/                     lora with merge=True: adapter merged into a full model
   metrics.jsonl               one row per logged step (see train/callbacks.py)
+  loss.png                    training and eval loss curves with the learning rate
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from domaintune.train.callbacks import MetricsJsonlCallback
 from domaintune.train.data import ListDataset, PackedCollator, PaddedCollator
+from domaintune.train.plots import plot_loss_curves
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,9 @@ def count_parameters(model: torch.nn.Module) -> dict[str, int]:
     return {"total": total, "trainable": trainable}
 
 
-def training_arguments(out: Path, s: TrainSettings, *, has_eval: bool) -> TrainingArguments:
+def training_arguments(
+    out: Path, s: TrainSettings, *, has_eval: bool, resuming: bool = False
+) -> TrainingArguments:
     cpu = not torch.cuda.is_available()
     return TrainingArguments(
         output_dir=str(out / "checkpoints"),
@@ -129,6 +133,8 @@ def training_arguments(out: Path, s: TrainSettings, *, has_eval: bool) -> Traini
         logging_first_step=True,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=s.eval_steps if has_eval else None,
+        # The curve starts from the model as it came in (a resumed run has that row already).
+        eval_on_start=has_eval and not resuming,
         save_strategy="steps",
         save_steps=s.save_steps,
         save_total_limit=s.save_total_limit,
@@ -167,30 +173,22 @@ def run_training(
     model = apply_method(model, settings)
     params = count_parameters(model)
     log.info("trainable parameters: %s of %s", f"{params['trainable']:,}", f"{params['total']:,}")
+    checkpoint = _last_checkpoint(out) if resume else None
+    if checkpoint is None and (out / "metrics.jsonl").exists():
+        (out / "metrics.jsonl").unlink()  # a fresh start must not inherit an old run's rows
     collator = (PackedCollator if packed else PaddedCollator)(pad_id=tokenizer.pad_token_id)
+    args = training_arguments(
+        out, settings, has_eval=bool(eval_sets), resuming=checkpoint is not None
+    )
     trainer = DomainTrainer(
         model=model,
-        args=training_arguments(out, settings, has_eval=bool(eval_sets)),
+        args=args,
         data_collator=collator,
         train_dataset=train_set,
         eval_dataset=eval_sets or None,
         processing_class=tokenizer,
         callbacks=[MetricsJsonlCallback(out / "metrics.jsonl"), *(callbacks or [])],
     )
-    checkpoint = None
-    if resume:
-        checkpoint = (
-            get_last_checkpoint(str(out / "checkpoints"))
-            if (out / "checkpoints").exists()
-            else None
-        )
-        if checkpoint is None:
-            log.warning(
-                "--resume: no checkpoint in %s; starting this stage from the beginning",
-                out / "checkpoints",
-            )
-    elif (out / "metrics.jsonl").exists():
-        (out / "metrics.jsonl").unlink()  # a fresh start must not inherit an old run's rows
     start = time.time()
     result = trainer.train(resume_from_checkpoint=checkpoint)
     summary = {
@@ -202,7 +200,17 @@ def run_training(
         "resumed_from": checkpoint,
     }
     save_outputs(trainer, tokenizer, out, settings)
+    if trainer.is_world_process_zero() and (out / "metrics.jsonl").exists():
+        plot_loss_curves(out / "metrics.jsonl", out / "loss.png", title=f"{out.name}: loss")
     return summary
+
+
+def _last_checkpoint(out: Path) -> str | None:
+    folder = out / "checkpoints"
+    checkpoint = get_last_checkpoint(str(folder)) if folder.exists() else None
+    if checkpoint is None:
+        log.warning("resume: no checkpoint in %s; starting this stage from the beginning", folder)
+    return checkpoint
 
 
 def save_outputs(trainer: Trainer, tokenizer: Any, out: Path, s: TrainSettings) -> None:

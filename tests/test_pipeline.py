@@ -1,0 +1,125 @@
+"""A whole recipe on the tiny model: stages chain, outputs land, complete stages are skipped."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rich.console import Console
+
+from domaintune.config import parse_recipe
+from domaintune.io import read_manifest, write_jsonl
+from helpers import make_texts
+
+
+@pytest.fixture
+def recipe_raw(tmp_path, tiny_model_dir):
+    docs = [{"text": t} for t in make_texts(80, seed=11)]
+    write_jsonl(tmp_path / "corpus.jsonl", docs[:60])
+    write_jsonl(tmp_path / "heldout.jsonl", docs[60:])
+    qa = make_texts(80, seed=12, lo=4, hi=20)
+    rows = [{"instruction": qa[2 * i], "output": qa[2 * i + 1]} for i in range(40)]
+    write_jsonl(tmp_path / "sft.jsonl", rows)
+    small = {
+        "max_steps": 4,
+        "batch_size": 4,
+        "logging_steps": 1,
+        "eval_steps": 2,
+        "save_steps": 2,
+        "max_len": 64,
+    }
+    return {
+        "name": "t",
+        "output_dir": str(tmp_path / "run"),
+        "model": {"path": str(tiny_model_dir)},
+        "train": small,
+        "stages": [
+            {
+                "name": "cpt",
+                "type": "pt",
+                "data": [{"path": str(tmp_path / "corpus.jsonl")}],
+                "eval_data": {"domain": str(tmp_path / "heldout.jsonl")},
+                "train": {"method": "full", "learning_rate": 3e-3},
+            },
+            {
+                "name": "sft",
+                "type": "sft",
+                "model_from": "cpt",
+                "data": [{"path": str(tmp_path / "sft.jsonl"), "fraction": 0.5}],
+                "train": {"method": "lora", "merge": True, "learning_rate": 3e-3},
+            },
+            {
+                "name": "ppl",
+                "type": "eval",
+                "models": ["base", "cpt", "sft"],
+                "perplexity": {"domain": str(tmp_path / "heldout.jsonl")},
+                "max_len": 64,
+            },
+        ],
+    }
+
+
+def test_recipe_runs_stages_in_order_then_skips_them(recipe_raw, tmp_path):
+    from domaintune.pipeline import run_recipe
+
+    console = Console(record=True, width=120)
+    recipe = parse_recipe(recipe_raw)
+    out = run_recipe(recipe, console=console)
+    run = tmp_path / "run"
+    assert (run / "recipe.yaml").exists()
+    assert (run / "cpt" / "final" / "model.safetensors").exists()
+    assert (run / "sft" / "final" / "adapter_model.safetensors").exists()
+    assert (run / "sft" / "merged" / "model.safetensors").exists()
+    adapter_cfg = json.loads((run / "sft" / "final" / "adapter_config.json").read_text())
+    assert adapter_cfg["target_modules"] and adapter_cfg["r"] == 8
+    assert out["sft"]["data"]["in"] == 20  # fraction 0.5 of 40 rows
+    assert out["cpt"]["training"]["global_step"] == 4
+    ppl = json.loads((run / "ppl" / "perplexity.json").read_text())
+    assert set(ppl) == {"base", "cpt", "sft"}
+    assert ppl["cpt"]["domain"]["perplexity"] < ppl["base"]["domain"]["perplexity"]
+    for stage in ("cpt", "sft", "ppl"):
+        assert read_manifest(run / stage)["status"] == "complete"
+    assert "Held-out perplexity (lower is better)" in console.export_text()
+
+    console = Console(record=True, width=120)
+    run_recipe(parse_recipe(recipe_raw), console=console)
+    text = console.export_text()
+    assert text.count("complete, skipped") == 3
+
+    # Changing one stage reruns it and what depends on it, not what came before.
+    recipe_raw["stages"][1]["train"]["learning_rate"] = 1e-3
+    console = Console(record=True, width=120)
+    run_recipe(parse_recipe(recipe_raw), console=console)
+    text = console.export_text()
+    assert "cpt: complete, skipped" in text
+    assert "sft: complete" not in text and "ppl: complete" not in text
+
+
+def test_interrupted_stage_resumes_from_its_last_checkpoint(recipe_raw, tmp_path):
+    from domaintune.io import write_manifest
+    from domaintune.pipeline import run_recipe
+
+    recipe_raw["stages"] = recipe_raw["stages"][:1]
+    run_recipe(parse_recipe(recipe_raw), console=Console(file=None, width=120))
+    run = tmp_path / "run" / "cpt"
+    manifest = read_manifest(run)
+    # Make it look like the process died after the step-2 checkpoint: manifest still "running".
+    write_manifest(
+        run,
+        stage="pt",
+        inputs={},
+        config=manifest["config"],
+        counts={},
+        timings={},
+        status="running",
+    )
+    import shutil
+
+    shutil.rmtree(run / "final")
+    shutil.rmtree(run / "checkpoints" / "checkpoint-4")
+    out = run_recipe(parse_recipe(recipe_raw), console=Console(width=120))
+    assert out["cpt"]["training"]["resumed_from"].endswith("checkpoint-2")
+    assert out["cpt"]["training"]["global_step"] == 4
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [0, 1, 2, 3, 4]
+    assert (run / "final" / "model.safetensors").exists()
