@@ -123,3 +123,19 @@ def test_interrupted_stage_resumes_from_its_last_checkpoint(recipe_raw, tmp_path
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [0, 1, 2, 3, 4]
     assert (run / "final" / "model.safetensors").exists()
+
+
+def test_changed_data_content_reruns_the_stage(recipe_raw, tmp_path):
+    from domaintune.pipeline import run_recipe
+
+    recipe_raw["stages"] = recipe_raw["stages"][:1]
+    run_recipe(parse_recipe(recipe_raw), console=Console(width=120))
+    console = Console(record=True, width=120)
+    run_recipe(parse_recipe(recipe_raw), console=console)
+    assert "cpt: complete, skipped" in console.export_text()
+    with open(tmp_path / "corpus.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"text": "a new document about the heart ."}\n')
+    console = Console(record=True, width=120)
+    out = run_recipe(parse_recipe(recipe_raw), console=console)
+    assert "skipped" not in console.export_text()
+    assert out["cpt"]["data"]["in"] == 61

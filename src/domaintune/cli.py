@@ -59,6 +59,8 @@ def run(
     console.print(f"run directory: [bold]{r.run_dir}[/]")
     _fail_on_data_errors(run_recipe, r, only=stage or None, console=console)
     console.print(f"[green]done.[/] Results in {r.run_dir}")
+    for plot in sorted(r.run_dir.glob("*/loss.png")):
+        console.print(f"  loss curves: {plot}")
 
 
 @app.command()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import hashlib
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -132,11 +130,6 @@ class Recipe(_Section):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-
-    def fingerprint(self, part: BaseModel) -> str:
-        """Stable hash of one section, for manifests."""
-        blob = json.dumps(part.model_dump(mode="json"), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- loading

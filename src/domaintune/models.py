@@ -200,6 +200,8 @@ def load_tokenizer(path: str | Path, *, trust_remote_code: bool = False):
 
 def load_model(path: str | Path, *, dtype: str = "float32", trust_remote_code: bool = False):
     """Load a causal LM from safetensors only (never pickled weights)."""
+    # An absolute path, so an adapter trained on it records where its base really is.
+    path = Path(path).resolve() if Path(path).exists() else path
     return AutoModelForCausalLM.from_pretrained(
         str(path),
         dtype=getattr(torch, dtype),

@@ -23,6 +23,7 @@ from domaintune.io import (
     read_conversations,
     read_documents,
     read_manifest,
+    sha256_of_files,
     write_json,
     write_manifest,
     write_text,
@@ -74,7 +75,6 @@ def ensure_base_model(ctx: RunContext) -> None:
     if model.path != BUILTIN_TINY:
         ctx.fingerprints["base"] = _fingerprint(model.model_dump(mode="json"))
         return
-    from domaintune.io import sha256_of_files
     from domaintune.models import TOKENIZER_FILES
     from domaintune.resources import data_path
 
@@ -230,9 +230,10 @@ def run_recipe(
     outcomes = {}
     for stage in recipe.stages:
         refs = stage.models if isinstance(stage, EvalStage) else [stage.model_from or "base"]
-        fp = _fingerprint(
-            stage.model_dump(mode="json"), recipe.seed, [ctx.fingerprints[r] for r in refs]
-        )
+        # A stage is the same stage when its settings, its data's content and all upstream are.
+        data = sorted(sha256_of_files(p for p in stage_inputs(stage) if Path(p).exists()).values())
+        upstream = [ctx.fingerprints[r] for r in refs]
+        fp = _fingerprint(stage.model_dump(mode="json"), recipe.seed, upstream, data)
         ctx.fingerprints[stage.name] = fp
         if only and stage.name not in only:
             continue
@@ -243,6 +244,15 @@ def run_recipe(
             continue
         outcomes[stage.name] = _run_stage(ctx, stage, out, fp, resume=resume)
     return outcomes
+
+
+def stage_inputs(stage: TrainStage | EvalStage) -> list[str]:
+    """The data files a stage reads."""
+    if isinstance(stage, EvalStage):
+        paths = list(stage.perplexity.values())
+    else:
+        paths = [d.path for d in stage.data] + list(stage.eval_data.values())
+    return [str(resolve(p)) for p in paths]
 
 
 def _run_stage(ctx: RunContext, stage, out: Path, fp: str, *, resume: bool) -> dict:
@@ -256,7 +266,7 @@ def _run_stage(ctx: RunContext, stage, out: Path, fp: str, *, resume: bool) -> d
         shutil.rmtree(out)
     ctx.console.rule(f"[bold]{stage.name} ({stage.type})")
     config = {"fingerprint": fp, "stage": stage.model_dump(mode="json")}
-    inputs = [str(resolve(d.path)) for d in getattr(stage, "data", [])]
+    inputs = stage_inputs(stage)
     write_manifest(
         out, stage=stage.type, inputs=inputs, config=config, counts={}, timings={}, status="running"
     )

@@ -11,6 +11,7 @@ Stage directory layout:
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,25 +215,22 @@ def _last_checkpoint(out: Path) -> str | None:
 
 
 def save_outputs(trainer: Trainer, tokenizer: Any, out: Path, s: TrainSettings) -> None:
-    """Write final/ (and merged/ for LoRA with merge) atomically: temp folder, then rename."""
-    import shutil
-
+    """Write final/ (and merged/ for LoRA with merge), each as a temp folder renamed into place."""
     model = trainer.model
     model.config.use_cache = True  # inference default for whoever loads the result
-    targets = {"final": model}
+    gen = getattr(model, "generation_config", None)  # stop tokens travel with every output
+    _save_dir(out / "final", lambda tmp: trainer.save_model(str(tmp)), tokenizer, gen)
     if s.method == "lora" and s.merge:
-        targets["merged"] = None
-    for name in targets:
-        tmp, dst = out / f"{name}.tmp", out / name
-        shutil.rmtree(tmp, ignore_errors=True)
-        if name == "merged":
-            merged = model.merge_and_unload()
-            merged.save_pretrained(tmp, safe_serialization=True)
-        else:
-            trainer.save_model(str(tmp))
-        tokenizer.save_pretrained(tmp)
-        gen = getattr(getattr(model, "base_model", model), "generation_config", None)
-        if gen is not None and not (tmp / "generation_config.json").exists():
-            gen.save_pretrained(tmp)
-        shutil.rmtree(dst, ignore_errors=True)
-        tmp.rename(dst)
+        merged = model.merge_and_unload()
+        _save_dir(out / "merged", merged.save_pretrained, tokenizer, gen)
+
+
+def _save_dir(dst: Path, save: Any, tokenizer: Any, gen: Any) -> None:
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    save(tmp)
+    tokenizer.save_pretrained(tmp)
+    if gen is not None and not (tmp / "generation_config.json").exists():
+        gen.save_pretrained(tmp)
+    shutil.rmtree(dst, ignore_errors=True)
+    tmp.rename(dst)
