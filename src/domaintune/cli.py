@@ -18,6 +18,15 @@ app = typer.Typer(
 )
 console = Console()
 
+
+def _mount_subcommands() -> None:
+    """Verb groups live beside their stage (data/cli.py, templates/cli.py)."""
+    from domaintune.data.cli import app as data_app
+
+    app.add_typer(data_app, name="data", help="Check, convert and prepare data files.")
+
+
+
 SET_HELP = "Override a recipe field, e.g. --set train.learning_rate=1e-4 (repeatable)."
 
 
@@ -113,6 +122,8 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     sys.exit(app())
 
+
+_mount_subcommands()
 
 if __name__ == "__main__":
     main()

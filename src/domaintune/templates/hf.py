@@ -42,18 +42,17 @@ def encode_with_hf_template(
     tokenizer: Any,
     messages: list[dict],
     *,
-    max_len: int,
     train_on_prompt: bool = False,
-) -> dict[str, list[int]]:
-    """Tokenize a conversation; labels are IGNORE_INDEX outside assistant turns.
-
-    Sequences longer than `max_len` are truncated from the right (the caller counts how many).
-    """
+    mask_history: bool = False,
+) -> dict[str, Any]:
+    """Tokenize a conversation; labels are IGNORE_INDEX outside the trained assistant turns."""
     text, spans = assistant_spans(tokenizer, messages)
+    if mask_history:
+        spans = spans[-1:]
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     input_ids: list[int] = enc["input_ids"]
     labels = []
     for tok_id, (start, _end) in zip(input_ids, enc["offset_mapping"], strict=True):
         trained = train_on_prompt or any(s <= start < e for s, e in spans)
         labels.append(tok_id if trained else IGNORE_INDEX)
-    return {"input_ids": input_ids[:max_len], "labels": labels[:max_len]}
+    return {"input_ids": input_ids, "labels": labels, "text": text}

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from domaintune.records import Conversation, Document
-from domaintune.templates import IGNORE_INDEX, encode_with_hf_template
+from domaintune.templates import IGNORE_INDEX, encode_conversation
 
 
 class ListDataset(Dataset):
@@ -136,7 +136,8 @@ def build_sft_dataset(
     rows = []
     for conv in convs:
         stats.rows_in += 1
-        enc = encode_with_hf_template(tokenizer, conv.to_openai(), max_len=max_len + 1)
+        enc = encode_conversation(tokenizer, conv.to_openai())
+        enc = {"input_ids": enc["input_ids"], "labels": enc["labels"]}
         if len(enc["input_ids"]) > max_len:
             stats.truncated += 1
             enc = {k: v[:max_len] for k, v in enc.items()}
