@@ -308,8 +308,8 @@ def test_bad_json_line_counts_blank_lines(tmp_path: Path) -> None:
     path.write_text('{"text": "ok"}\n\n{"text": "oops",}\n', "utf-8")
     err = error_of(read_documents, path)
     assert str(err) == (
-        f"{path}:3: invalid JSON (Expecting property name enclosed in double "
-        "quotes at column 17); each line must hold exactly one JSON object"
+        f"{path}:3: invalid JSON at column 17: Expecting property name enclosed in double "
+        "quotes; each line must hold exactly one JSON object"
     )
     assert err.line == 3
 

@@ -26,7 +26,6 @@ def _mount_subcommands() -> None:
     app.add_typer(data_app, name="data", help="Check, convert and prepare data files.")
 
 
-
 SET_HELP = "Override a recipe field, e.g. --set train.learning_rate=1e-4 (repeatable)."
 
 

@@ -86,6 +86,23 @@ class TrainStage(_Section):
     data: list[DataSource]
     eval_data: dict[str, str] = Field(default_factory=dict)
     train: TrainConfig = TrainConfig()
+    # sft only: the chat format (registry name, or hf / unset: the tokenizer's own template)
+    template: str | None = None
+    train_on_prompt: bool = False
+    mask_history: bool = Field(False, description="train only the last assistant turn")
+
+    @model_validator(mode="after")
+    def _sft_only_fields(self) -> TrainStage:
+        if self.type == "pt" and (self.template or self.train_on_prompt or self.mask_history):
+            raise ValueError(
+                f"stage {self.name!r}: template, train_on_prompt and mask_history apply to "
+                "type sft only"
+            )
+        if self.template not in (None, "hf"):
+            from domaintune.templates import get_template
+
+            get_template(self.template)  # an unknown name lists the valid ones
+        return self
 
 
 class EvalStage(_Section):

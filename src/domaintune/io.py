@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import dataclasses
@@ -75,31 +76,70 @@ def iter_rows(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
         raise DataError(p, None, f"unsupported file type; use one of {supported}")
     try:
         for line, row in reader(p):
-            if not isinstance(row, dict):
-                raise DataError(
-                    p, line, f"row must be a JSON object, got {json_type(row)}", row=_row_indexed(p)
-                )
-            yield line, row
+            yield line, require_object(p, line, row)
     except UnicodeDecodeError as exc:
         raise DataError(p, None, f"not valid UTF-8 ({exc.reason}); re-save it as UTF-8") from None
 
 
+def require_object(path: PathLike, line: int, row: Any) -> dict[str, Any]:
+    """Return `row` if it is a JSON object, else raise a DataError naming path:line."""
+    if not isinstance(row, dict):
+        raise DataError(
+            path,
+            line,
+            f"row must be a JSON object, got {json_type(row)}",
+            row=_row_indexed(Path(path)),
+        )
+    return row
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    opener: Callable[..., IO[str]] = gzip.open if _suffix(path) == ".jsonl.gz" else open
-    with opener(path, "rt", encoding="utf-8-sig") as f:
-        for lineno, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    path,
-                    lineno,
-                    f"invalid JSON ({exc.msg} at column {exc.colno}); "
-                    "each line must hold exactly one JSON object",
-                ) from None
-            yield lineno, row
+    for lineno, raw in iter_jsonl_lines(path):
+        text = decode_jsonl_line(path, lineno, raw)
+        if text.strip():
+            yield lineno, parse_jsonl_line(path, lineno, text)
+
+
+def iter_jsonl_lines(path: PathLike) -> Iterator[tuple[int, bytes]]:
+    """Yield (line number, raw bytes) per line of a .jsonl[.gz] file, streaming; BOM removed."""
+    p = Path(path)
+    opener: Callable[..., IO[bytes]] = gzip.open if _suffix(p) == ".jsonl.gz" else open
+    # Read bytes and decode line by line, so one bad byte is reported at its line and the
+    # rest of the file can still be read.
+    with opener(p, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            yield lineno, raw[3:] if lineno == 1 and raw.startswith(codecs.BOM_UTF8) else raw
+
+
+def decode_jsonl_line(path: PathLike, lineno: int, raw: bytes) -> str:
+    """Decode one jsonl line as UTF-8, or raise a DataError naming path:line."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            path,
+            lineno,
+            f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1} of the line); "
+            "the file must be UTF-8: re-save it as UTF-8",
+        ) from None
+
+
+def parse_jsonl_line(path: PathLike, lineno: int, text: str) -> Any:
+    """Parse one jsonl line, or raise a DataError naming path:line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            path,
+            lineno,
+            f"{_json_problem(exc)}; each line must hold exactly one JSON object",
+        ) from None
+
+
+def _json_problem(exc: json.JSONDecodeError) -> str:
+    # json's messages end in "at" when they expect a position: "Unterminated string starting at"
+    msg = exc.msg[:-3] + " here" if exc.msg.endswith(" at") else exc.msg
+    return f"invalid JSON at column {exc.colno}: {msg}"
 
 
 def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
@@ -110,7 +150,7 @@ def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
             raise DataError(
                 path,
                 exc.lineno,
-                f"invalid JSON ({exc.msg} at column {exc.colno})",
+                _json_problem(exc),
             ) from None
     if isinstance(data, dict) and detect_format(data) is None:
         lists = [k for k, v in data.items() if isinstance(v, list)]

@@ -134,8 +134,52 @@ def load_trainable(path: Path, *, dtype: str, trust_remote_code: bool):
     return model, tokenizer
 
 
+def _dataset_builder(stage: TrainStage, tokenizer: Any):
+    """records -> (dataset, stats) for this stage's type and settings."""
+    from functools import partial
+
+    from domaintune.train.data import build_pt_dataset, build_sft_dataset
+
+    if stage.type == "pt":
+        return partial(build_pt_dataset, tokenizer=tokenizer, max_len=stage.train.max_len)
+    return partial(
+        build_sft_dataset,
+        tokenizer=tokenizer,
+        max_len=stage.train.max_len,
+        template=stage.template,
+        train_on_prompt=stage.train_on_prompt,
+        mask_history=stage.mask_history,
+    )
+
+
+def apply_template(ctx: RunContext, stage: TrainStage, model: Any, tokenizer: Any, source: Path):
+    """Check the SFT template fits the model; make the outputs carry it and its stop tokens."""
+    from domaintune.templates import chat_template_for, get_template
+    from domaintune.templates.check import template_warnings
+
+    for warning in template_warnings(tokenizer, str(source), stage.template, model.config):
+        log.warning(warning)
+        ctx.console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    if stage.template in (None, "hf"):
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError(
+                f"stage {stage.name!r}: the tokenizer of {source} has no chat "
+                "template; set `template:` to a registry name (domaintune template "
+                "list), e.g. plain for a base model"
+            )
+        return
+    t = get_template(stage.template)
+    tokenizer.chat_template = chat_template_for(stage.template)  # inference sees what training saw
+    stops = [
+        tokenizer.convert_tokens_to_ids(s)
+        for s in [t.resolve(x, tokenizer.bos_token, tokenizer.eos_token) for x in t.stop_tokens]
+        if s in tokenizer.get_vocab()
+    ]
+    model.generation_config.eos_token_id = stops[0] if len(stops) == 1 else stops
+
+
 def run_train_stage(ctx: RunContext, stage: TrainStage, *, resume: bool) -> dict:
-    from domaintune.train.data import build_pt_dataset, build_sft_dataset, sample_fraction
+    from domaintune.train.data import sample_fraction
     from domaintune.train.trainer import run_training
 
     recipe, out = ctx.recipe, ctx.run_dir / stage.name
@@ -143,18 +187,17 @@ def run_train_stage(ctx: RunContext, stage: TrainStage, *, resume: bool) -> dict
     model, tokenizer = load_trainable(
         source, dtype=recipe.model.dtype, trust_remote_code=recipe.model.trust_remote_code
     )
+    if stage.type == "sft":
+        apply_template(ctx, stage, model, tokenizer, source)
     read = read_documents if stage.type == "pt" else read_conversations
-    build = build_pt_dataset if stage.type == "pt" else build_sft_dataset
+    build = _dataset_builder(stage, tokenizer)
     records: list = []
     for src in stage.data:
-        rows = list(read(resolve(src.path)))
-        records += sample_fraction(rows, src.fraction, recipe.seed)
-    train_set, stats = build(records, tokenizer, max_len=stage.train.max_len)
+        records += sample_fraction(list(read(resolve(src.path))), src.fraction, recipe.seed)
+    train_set, stats = build(records)
     eval_sets, eval_stats = {}, {}
     for name, path in stage.eval_data.items():
-        eval_sets[name], st = build(
-            list(read(resolve(path))), tokenizer, max_len=stage.train.max_len
-        )
+        eval_sets[name], st = build(list(read(resolve(path))))
         eval_stats[name] = st.to_dict()
     ctx.console.print(
         f"[dim]{stage.name}: {stats.kept} of {stats.rows_in} records, {stats.tokens:,} tokens in "

@@ -519,6 +519,13 @@ def parse_document(raw: RawRow, source: str | None = None) -> Document:
     return _parse_document(raw, source)
 
 
+def check_format(raw: RawRow, expected: str) -> None:
+    """Raise a DataError unless the row is in the `expected` format (e.g. "alpaca")."""
+    fmt = detect_format(raw.data)
+    if fmt != expected:
+        raise _wrong_format(raw, fmt, [expected])
+
+
 def parse_conversation(raw: RawRow, source: str | None = None) -> Conversation:
     """Turn an alpaca, sharegpt, openai or canonical row into a validated Conversation."""
     fmt = detect_format(raw.data)

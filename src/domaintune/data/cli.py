@@ -2,6 +2,108 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    # Plain echo, not rich: messages quote fields like "history[0]" that rich reads as markup.
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _require_jsonl(out: Path, option: str) -> None:
+    if not out.name.lower().endswith(".jsonl"):
+        raise _fail(f"{option} {out}: the output is jsonl; give it a .jsonl name", 2)
+
+
+@app.command()
+def validate(
+    file: Path = typer.Argument(
+        ..., help="Conversation data file (.jsonl[.gz], .json, .csv, ...)."
+    ),
+    fmt: str = typer.Option("auto", "--format", help="auto, alpaca, sharegpt or openai."),
+    template: str | None = typer.Option(
+        None, "--template", help="Chat template name (default: the tokenizer's own)."
+    ),
+    tokenizer: Path | None = typer.Option(
+        None, "--tokenizer", help="Tokenizer directory: also check token lengths and labels."
+    ),
+    max_len: int | None = typer.Option(
+        None, "--max-len", help="Maximum tokens per sample after templating (needs --tokenizer)."
+    ),
+    drop_invalid: Path | None = typer.Option(
+        None,
+        "--drop-invalid",
+        help="Write the valid rows to this .jsonl and the rest to OUT.rejected.jsonl; exit 0.",
+    ),
+) -> None:
+    """Check every row; print each problem as file:line: message, then a summary."""
+    from domaintune.data.validate import rejected_path, validate_file
+
+    if drop_invalid is not None:
+        _require_jsonl(drop_invalid, "--drop-invalid")
+    tok = _load_tokenizer(tokenizer) if tokenizer is not None else None
+    try:
+        report = validate_file(
+            file,
+            fmt=fmt,
+            tokenizer=tok,
+            template=template,
+            max_len=max_len,
+            drop_invalid=drop_invalid,
+        )
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+    for problem in report.problems:
+        typer.echo(problem.message)
+    if report.file_error is not None:
+        typer.echo(f"error: {report.file_error}", err=True)
+    typer.echo(report.summary())
+    if report.file_error is not None:
+        raise typer.Exit(1)
+    if drop_invalid is not None:
+        typer.echo(
+            f"wrote {report.valid} valid rows to {drop_invalid} and {report.invalid} "
+            f"rejected rows to {rejected_path(drop_invalid)}"
+        )
+    elif report.problems:
+        raise typer.Exit(1)
+
+
+def _load_tokenizer(path: Path):
+    from domaintune.data.validate import load_tokenizer
+
+    try:
+        return load_tokenizer(path)
+    except (OSError, ValueError) as err:
+        raise _fail(f"--tokenizer {path}: cannot load a tokenizer ({err})", 1) from None
+
+
+@app.command()
+def convert(
+    src: Path = typer.Argument(..., help="Input conversations (alpaca, sharegpt or openai)."),
+    out: Path = typer.Argument(..., help="Output .jsonl file (written atomically)."),
+    to: str = typer.Option(..., "--to", help="Target format: openai, alpaca or sharegpt."),
+) -> None:
+    """Convert a conversation file to another format without losing anything."""
+    from domaintune.data.convert import TARGETS, convert_file
+    from domaintune.records import DataError
+
+    if to not in TARGETS:
+        raise _fail(f"--to {to!r}: choose one of {', '.join(TARGETS)}", 2)
+    _require_jsonl(out, "OUT")
+    try:
+        count = convert_file(src, out, to=to)
+    except DataError as err:
+        typer.echo(f"error: {err}", err=True)
+        typer.echo(
+            f"nothing written; run `domaintune data validate {src}` to list every problem", err=True
+        )
+        raise typer.Exit(1) from None
+    except OSError as err:
+        raise _fail(f"{src}: cannot read the file ({err})", 1) from None
+    typer.echo(f"wrote {count} {to} rows to {out}")

@@ -124,19 +124,26 @@ def build_pt_dataset(
 
 
 def build_sft_dataset(
-    convs: Iterable[Conversation], tokenizer: Any, *, max_len: int
+    convs: Iterable[Conversation],
+    tokenizer: Any,
+    *,
+    max_len: int,
+    template: str | None = None,
+    train_on_prompt: bool = False,
+    mask_history: bool = False,
 ) -> tuple[ListDataset, BuildStats]:
-    """Render conversations through the model's chat template; prompt tokens are masked."""
-    if not getattr(tokenizer, "chat_template", None):
-        raise ValueError(
-            "the tokenizer has no chat_template; SFT needs one (a registry template will be "
-            "selectable once the template issue lands). Use a model directory that carries one."
-        )
+    """Render conversations through a chat template; only assistant turns are trained."""
     stats = BuildStats()
     rows = []
     for conv in convs:
         stats.rows_in += 1
-        enc = encode_conversation(tokenizer, conv.to_openai())
+        enc = encode_conversation(
+            tokenizer,
+            conv.to_openai(),
+            template=template,
+            train_on_prompt=train_on_prompt,
+            mask_history=mask_history,
+        )
         enc = {"input_ids": enc["input_ids"], "labels": enc["labels"]}
         if len(enc["input_ids"]) > max_len:
             stats.truncated += 1
