@@ -26,14 +26,24 @@ def fixture_names() -> list[str]:
 
 def family_tokenizer(fx: dict, *, with_template: bool = True) -> PreTrainedTokenizerFast:
     """A byte-level BPE of ~600 tokens plus the family's special tokens as control tokens."""
-    specials = [t for t in [fx.get("bos_token"), fx.get("eos_token"), fx.get("unk_token"),
-                            fx.get("pad_token"), *fx.get("special_tokens", [])] if t]
+    specials = [
+        t
+        for t in [
+            fx.get("bos_token"),
+            fx.get("eos_token"),
+            fx.get("unk_token"),
+            fx.get("pad_token"),
+            *fx.get("special_tokens", []),
+        ]
+        if t
+    ]
     specials = list(dict.fromkeys(specials))
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=600, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=600, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tok.train_from_iterator(CORPUS, trainer=trainer)
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     kwargs = {k: fx[k] for k in ("bos_token", "eos_token", "unk_token", "pad_token") if fx.get(k)}
