@@ -139,3 +139,35 @@ def test_changed_data_content_reruns_the_stage(recipe_raw, tmp_path):
     out = run_recipe(parse_recipe(recipe_raw), console=console)
     assert "skipped" not in console.export_text()
     assert out["cpt"]["data"]["in"] == 61
+
+
+def test_sft_with_a_registry_template_saves_it_with_the_model(recipe_raw, tmp_path):
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from domaintune.pipeline import run_recipe
+    from domaintune.templates import chat_template_for
+
+    sft = recipe_raw["stages"][1]
+    sft.update(model_from="base", template="plain", mask_history=True)
+    sft["train"]["merge"] = False
+    recipe_raw["stages"] = [sft]
+    out = run_recipe(parse_recipe(recipe_raw), console=Console(width=120))
+    final = tmp_path / "run" / "sft" / "final"
+    tok = AutoTokenizer.from_pretrained(final)
+    assert tok.chat_template == chat_template_for("plain")
+    assert GenerationConfig.from_pretrained(final).eos_token_id == tok.eos_token_id
+    msgs = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    assert tok.apply_chat_template(msgs, tokenize=False) == "q\na<|endoftext|>\n"
+    assert out["sft"]["data"]["kept"] == 20
+
+
+def test_template_options_are_sft_only(recipe_raw):
+    from domaintune.config import ConfigError
+
+    recipe_raw["stages"][0]["template"] = "chatml"
+    with pytest.raises(ConfigError, match="apply to type sft only"):
+        parse_recipe(recipe_raw)
+    recipe_raw["stages"][0].pop("template")
+    recipe_raw["stages"][1]["template"] = "qwen25"
+    with pytest.raises(ConfigError, match="unknown template 'qwen25'"):
+        parse_recipe(recipe_raw)

@@ -22,8 +22,10 @@ console = Console()
 def _mount_subcommands() -> None:
     """Verb groups live beside their stage (data/cli.py, templates/cli.py)."""
     from domaintune.data.cli import app as data_app
+    from domaintune.templates.cli import app as template_app
 
     app.add_typer(data_app, name="data", help="Check, convert and prepare data files.")
+    app.add_typer(template_app, name="template", help="List and render chat templates.")
 
 
 SET_HELP = "Override a recipe field, e.g. --set train.learning_rate=1e-4 (repeatable)."

@@ -21,11 +21,13 @@ from domaintune.templates.spec import Template, render_pieces
 
 __all__ = [
     "IGNORE_INDEX",
+    "TEMPLATES",
     "Template",
     "chat_template_for",
     "encode_conversation",
     "get_template",
     "list_templates",
+    "render_pieces",
     "render_text",
 ]
 

@@ -10,10 +10,13 @@ from domaintune.templates.registry import get_template
 
 # Names of fine-tuned chat checkpoints: Qwen2.5-7B-Instruct, Llama-2-7b-chat-hf, gemma-2b-it ...
 _CHAT_NAME = re.compile(r"(chat|instruct|(^|[-_])it($|[-_])|sft|rlhf|dpo)", re.IGNORECASE)
-_PROBE = [
-    {"role": "system", "content": "S"},
-    {"role": "user", "content": "U"},
-    {"role": "assistant", "content": "A"},
+_PROBES = [
+    [{"role": "user", "content": "U"}, {"role": "assistant", "content": "A"}],
+    [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "U"},
+        {"role": "assistant", "content": "A"},
+    ],
 ]
 
 
@@ -54,8 +57,11 @@ def template_warnings(
     from domaintune.templates import render_text
 
     try:
-        same = render_text(tokenizer, _PROBE) == render_text(tokenizer, _PROBE, template=template)
-    except Exception:  # the model's own template may refuse the probe (e.g. no system role)
+        same = all(
+            render_text(tokenizer, p) == render_text(tokenizer, p, template=template)
+            for p in _PROBES
+        )
+    except Exception:  # the model's own template may refuse a probe (e.g. no system role)
         same = False
     if same:
         return []

@@ -76,6 +76,7 @@ TEMPLATES: dict[str, Template] = {
                 "special_tokens": ("{bos}", "<|im_start|>", "<|im_end|>"),
                 "stop_tokens": ("<|im_end|>", "{eos}"),
             },
+            family_tokens=("<s>", "</s>"),
         ),
         Template(
             name="llama3",
@@ -89,6 +90,7 @@ TEMPLATES: dict[str, Template] = {
             strip=("system", "user", "assistant"),
             special_tokens=("{bos}", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
             stop_tokens=("<|eot_id|>", "<|end_of_text|>"),
+            family_tokens=("<|begin_of_text|>", "<|eot_id|>"),
         ),
         Template(
             name="llama2",
@@ -103,6 +105,7 @@ TEMPLATES: dict[str, Template] = {
             strip=("user", "assistant"),
             special_tokens=("{bos}", "{eos}"),
             stop_tokens=("{eos}",),
+            family_tokens=("<s>", "</s>"),
         ),
         Template(
             name="mistral",
@@ -115,6 +118,7 @@ TEMPLATES: dict[str, Template] = {
             assistant_suffix="{eos}",
             special_tokens=("{bos}", "{eos}"),
             stop_tokens=("{eos}",),
+            family_tokens=("<s>", "</s>"),
         ),
         Template(
             name="mistral_v03",
@@ -131,6 +135,7 @@ TEMPLATES: dict[str, Template] = {
             strip=("assistant",),
             special_tokens=("{bos}", "{eos}", "[INST]", "[/INST]"),
             stop_tokens=("{eos}",),
+            family_tokens=("<s>", "</s>"),
         ),
         Template(
             name="chatglm3",
@@ -145,6 +150,7 @@ TEMPLATES: dict[str, Template] = {
             train_eos=True,
             special_tokens=("[gMASK]", "sop", "<|system|>", "<|user|>", "<|assistant|>"),
             stop_tokens=("{eos}", "<|user|>", "<|observation|>"),
+            family_tokens=("", "</s>"),
         ),
         Template(
             name="baichuan2",
@@ -156,6 +162,7 @@ TEMPLATES: dict[str, Template] = {
             train_eos=True,
             special_tokens=("<reserved_106>", "<reserved_107>"),
             stop_tokens=("{eos}",),
+            family_tokens=("<s>", "</s>"),
         ),
         Template(
             name="alpaca",
@@ -173,6 +180,7 @@ TEMPLATES: dict[str, Template] = {
             assistant_suffix="{eos}",  # the reference is single-turn; later turns follow the EOS
             special_tokens=("{eos}",),
             stop_tokens=("{eos}",),
+            family_tokens=("<s>", "</s>"),
         ),
         Template(
             name="vicuna",
@@ -189,6 +197,7 @@ TEMPLATES: dict[str, Template] = {
             generation_prompt="ASSISTANT:",
             special_tokens=("{eos}",),
             stop_tokens=("{eos}",),
+            family_tokens=("<s>", "</s>"),
         ),
         Template(
             name="plain",
@@ -201,6 +210,7 @@ TEMPLATES: dict[str, Template] = {
             assistant_sep="\n",
             special_tokens=("{eos}",),
             stop_tokens=("{eos}",),
+            family_tokens=("<s>", "</s>"),
         ),
     ]
 }

@@ -67,7 +67,8 @@ def tokenize_pieces(
             spans += [(prev + a, prev + b) for a, b in chunk["offset_mapping"]]
         if e > s:
             tok_id = tokenizer.convert_tokens_to_ids(text[s:e])
-            if tok_id is None or tok_id == tokenizer.unk_token_id:
+            # Round trip, since an unknown token maps to the unk id (or None, or 0 with no unk).
+            if tok_id is None or tokenizer.convert_ids_to_tokens(tok_id) != text[s:e]:
                 raise ValueError(
                     f"the tokenizer has no token {text[s:e]!r}, which this template needs; use "
                     "the template of the model's family, or add the token (and train embeddings)"

@@ -34,6 +34,8 @@ class Template:
     train_eos: bool = False  # no end-of-turn token: training appends EOS after the last turn
     think: bool = False  # Qwen3: reasoning in <think> blocks, kept only after the last query
     reference: str = ""  # where the format comes from
+    # The family's own BOS/EOS, used for {bos}/{eos} when no tokenizer is given (template render)
+    family_tokens: tuple[str, str] = ("", "")
 
     def resolve(self, text: str, bos: str, eos: str) -> str:
         return text.replace("{bos}", bos or "").replace("{eos}", eos or "")
