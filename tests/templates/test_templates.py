@@ -204,3 +204,30 @@ def test_hf_mode_refuses_a_template_that_is_not_prefix_consistent():
 def test_unknown_template_names_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown template 'qwen25'; choose one of \["):
         get_template("qwen25")
+
+
+@pytest.mark.parametrize("name", [n for n in list_templates() if n != "hf"])
+@pytest.mark.parametrize("mask_history", [False, True])
+def test_labels_cover_exactly_the_answers_and_end_of_turn(name, mask_history):
+    """Trained text = each answer + the template's end-of-turn marker (mask_history: last only)."""
+    t = get_template(name)
+    fx = {
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "special_tokens": [s for s in t.special_tokens if not s.startswith("{")],
+    }
+    tok = family_tokenizer(fx, with_template=False)
+    msgs = CONVERSATIONS["multi"]
+    enc = encode_conversation(tok, msgs, template=name, mask_history=mask_history)
+    answers = [m["content"] for m in msgs if m["role"] == "assistant"]
+    if mask_history:
+        answers = answers[-1:]
+    suffix = t.resolve(t.assistant_suffix, "<s>", "</s>")
+    think = "<think>\n\n</think>\n\n" if t.think else ""  # Qwen3's final turn: empty reasoning
+    expected = "".join(a + suffix for a in answers[:-1]) + think + answers[-1] + suffix
+    expected += "</s>" if t.train_eos else ""
+    # A token may merge the prompt's last space with the answer's first word (" High"): compare
+    # without spaces; the user's words must never be trained.
+    trained = _trained_text(tok, enc)
+    assert trained.replace(" ", "") == expected.replace(" ", "")
+    assert "hypertension" not in trained and "治疗" not in trained
