@@ -22,10 +22,12 @@ console = Console()
 def _mount_subcommands() -> None:
     """Verb groups live beside their stage (data/cli.py, templates/cli.py)."""
     from domaintune.data.cli import app as data_app
+    from domaintune.memory.cli import memory
     from domaintune.templates.cli import app as template_app
 
     app.add_typer(data_app, name="data", help="Check, convert and prepare data files.")
     app.add_typer(template_app, name="template", help="List and render chat templates.")
+    app.command("memory")(memory)
 
 
 SET_HELP = "Override a recipe field, e.g. --set train.learning_rate=1e-4 (repeatable)."
@@ -114,6 +116,29 @@ def check(
     """Validate a recipe and print it resolved (defaults filled in, overrides applied)."""
     r = _load(recipe, set_)
     console.print(r.to_yaml(), highlight=False)
+
+
+@app.command()
+def diagnose(
+    run_dir: Path = typer.Argument(
+        ..., help="Run directory, stage directory, or a folder with metrics.jsonl."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+) -> None:
+    """Explain the training curves: epoch-boundary drops, overfitting, divergence, forgetting."""
+    import json
+
+    from domaintune.diagnose import diagnose_run
+    from domaintune.diagnose.report_text import print_findings
+
+    found = _fail_on_data_errors(diagnose_run, run_dir)
+    if as_json:
+        payload = {stage: [f.to_dict() for f in fs] for stage, fs in found.items()}
+        if len(payload) == 1 and (run_dir / "metrics.jsonl").exists():
+            payload = next(iter(payload.values()))
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    print_findings(found, console)
 
 
 def main() -> None:

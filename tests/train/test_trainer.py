@@ -67,9 +67,13 @@ def test_pt_loss_goes_down_and_metrics_rows_are_complete(tiny_model_dir, tmp_pat
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == list(range(0, 13))
     # step 0: the model as it came in, evaluated before any update
-    assert set(rows[0]) == {"step", "epoch", "tokens_seen", "eval_loss"}
+    assert set(rows[0]) == {"step", "epoch", "tokens_seen", "time", "eval_loss"}
     assert rows[0]["tokens_seen"] == 0 and rows[0]["epoch"] == 0.0
-    assert set(rows[1]) == {"step", "epoch", "lr", "loss", "grad_norm", "tokens_seen"}
+    keys = {"step", "epoch", "lr", "loss", "grad_norm", "tokens_seen", "padding", "time"}
+    assert set(rows[1]) == keys
+    # padding share: exactly the batch's padding slots, from the real token counts
+    assert 0.0 <= rows[1]["padding"] < 0.2
+    assert all(b["time"] >= a["time"] for a, b in zip(rows, rows[1:], strict=False))
     assert set(rows[6]["eval_loss"]) == {"domain"} and "eval_loss" in rows[12]
     assert rows[12]["eval_loss"]["domain"] < rows[0]["eval_loss"]["domain"] - 0.5
     assert rows[12]["tokens_seen"] == summary["tokens_seen"]

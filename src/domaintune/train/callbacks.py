@@ -2,7 +2,9 @@
 
 One JSON object per logged step, fields kept stable for `diagnose` and `report`:
   step (int), epoch (float, fractional), lr, loss, grad_norm, tokens_seen (non-padding input tokens
-  since the stage began), and at evaluation steps `eval_loss`: {eval set name: loss}.
+  since the stage began), `padding` (share of padding among the token slots of the batches since
+  the previous logged step), `time` (Unix time of the row), and at evaluation steps `eval_loss`:
+  {eval set name: loss}.
   A non-finite value is written as the string "nan", "inf" or "-inf".
 """
 
@@ -11,13 +13,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 from transformers import TrainerCallback
 
 from domaintune.io import atomic_write
 
-_TRAIN_KEYS = {"loss": "loss", "grad_norm": "grad_norm", "learning_rate": "lr"}
+_TRAIN_KEYS = {
+    "loss": "loss",
+    "grad_norm": "grad_norm",
+    "learning_rate": "lr",
+    "padding": "padding",
+}
 
 
 def _num(value) -> float | str:
@@ -66,6 +74,7 @@ class MetricsJsonlCallback(TrainerCallback):
             self.pending = {"step": state.global_step}
         self.pending["epoch"] = round(float(state.epoch or 0.0), 6)
         self.pending["tokens_seen"] = int(state.num_input_tokens_seen)
+        self.pending["time"] = round(time.time(), 3)
         if "eval_loss" in row and "eval_loss" in self.pending:
             self.pending["eval_loss"].update(row.pop("eval_loss"))
         self.pending.update(row)
@@ -82,7 +91,17 @@ class MetricsJsonlCallback(TrainerCallback):
     def _flush(self) -> None:
         if self.pending is None:
             return
-        order = ["step", "epoch", "lr", "loss", "grad_norm", "tokens_seen", "eval_loss"]
+        order = [
+            "step",
+            "epoch",
+            "lr",
+            "loss",
+            "grad_norm",
+            "tokens_seen",
+            "padding",
+            "time",
+            "eval_loss",
+        ]
         row = {k: self.pending[k] for k in order if k in self.pending}
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

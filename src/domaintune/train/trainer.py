@@ -57,16 +57,29 @@ class TrainSettings:
 
 
 class DomainTrainer(Trainer):
-    """Trainer that counts non-padding input tokens from the collator's `num_tokens`."""
+    """Trainer that counts real (non-padding) tokens and logs the padding share.
+
+    The collator's `num_tokens` is taken out of the batch before the forward pass.
+    """
+
+    _window = (0, 0)  # (real tokens, token slots) since the last log
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         n = inputs.pop("num_tokens", None)
         if n is not None and model.training:
-            total = self.accelerator.gather(n.reshape(1).to(self.args.device)).sum()
-            self.state.num_input_tokens_seen += int(total.item())
+            counts = torch.stack([n.reshape(()), torch.tensor(inputs["input_ids"].numel())])
+            real, slots = self.accelerator.gather(counts.to(self.args.device)).reshape(-1, 2).sum(0)
+            self.state.num_input_tokens_seen += int(real)
+            self._window = (self._window[0] + int(real), self._window[1] + int(slots))
         return super().compute_loss(
             model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
         )
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs and self._window[1]:
+            logs["padding"] = 1.0 - self._window[0] / self._window[1]
+            self._window = (0, 0)
+        super().log(logs, start_time)
 
 
 def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:

@@ -1,0 +1,107 @@
+"""A training stage's curves, read from metrics.jsonl (our fields; see train/callbacks.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from domaintune.records import DataError
+
+
+def _num(value) -> float | None:
+    """A logged number; the strings "nan", "inf", "-inf" become floats; absent stays None."""
+    if value is None:
+        return None
+    return float(value)
+
+
+@dataclass
+class Curves:
+    """Train points (one per logged step) and eval points per eval set."""
+
+    steps: list[int] = field(default_factory=list)
+    epoch: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    lr: list[float | None] = field(default_factory=list)
+    grad_norm: list[float | None] = field(default_factory=list)
+    padding: list[float | None] = field(default_factory=list)
+    tokens: list[int | None] = field(default_factory=list)
+    time: list[float | None] = field(default_factory=list)
+    evals: dict[str, list[tuple[int, float, float]]] = field(
+        default_factory=dict
+    )  # step, epoch, loss
+
+    @property
+    def finite(self) -> list[int]:
+        """Indices of train points with a finite loss."""
+        return [i for i, v in enumerate(self.loss) if math.isfinite(v)]
+
+    def epoch_of_step(self, step: int) -> float:
+        """The fractional epoch at a step, from the logged (step, epoch) pairs."""
+        pairs = [(s, e) for s, e in zip(self.steps, self.epoch, strict=True) if s > 0]
+        if not pairs:
+            return 0.0
+        s, e = pairs[-1]
+        return step * e / s
+
+
+def read_curves(path: str | Path) -> Curves:
+    """Parse metrics.jsonl; a malformed line is an error naming file and line."""
+    path = Path(path)
+    c = Curves()
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            step = int(row["step"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise DataError(
+                path,
+                lineno,
+                "not a metrics row: needs a JSON object with an integer "
+                '"step" (see the metrics.jsonl fields in the README)',
+            ) from None
+        epoch = float(row.get("epoch") or 0.0)
+        for name, value in (row.get("eval_loss") or {}).items():
+            c.evals.setdefault(name, []).append((step, epoch, float(value)))
+        if "loss" not in row:
+            continue
+        c.steps.append(step)
+        c.epoch.append(epoch)
+        c.loss.append(float(row["loss"]))
+        c.lr.append(_num(row.get("lr")))
+        c.grad_norm.append(_num(row.get("grad_norm")))
+        c.padding.append(_num(row.get("padding")))
+        c.tokens.append(row.get("tokens_seen"))
+        c.time.append(_num(row.get("time")))
+    return c
+
+
+def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
+    """Least-squares line: (intercept, slope, residual standard deviation)."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
+    intercept = my - slope * mx
+    resid = [y - (intercept + slope * x) for x, y in zip(xs, ys, strict=True)]
+    dof = max(1, n - 2)
+    return intercept, slope, math.sqrt(sum(r * r for r in resid) / dof)
+
+
+def warmup_end(c: Curves) -> int | None:
+    """The step where the learning rate stops rising (None when it never rose)."""
+    lrs = [(s, lr) for s, lr in zip(c.steps, c.lr, strict=True) if lr is not None]
+    if len(lrs) < 3 or lrs[0][1] >= max(lr for _, lr in lrs):
+        return None
+    peak = max(lr for _, lr in lrs)
+    return next(s for s, lr in lrs if lr >= peak * 0.999)
+
+
+def median(values: list[float]) -> float:
+    v = sorted(values)
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
