@@ -171,3 +171,21 @@ def test_template_options_are_sft_only(recipe_raw):
     recipe_raw["stages"][1]["template"] = "qwen25"
     with pytest.raises(ConfigError, match="unknown template 'qwen25'"):
         parse_recipe(recipe_raw)
+
+
+def test_gpu_preflight_refuses_a_run_that_will_not_fit(recipe_raw, monkeypatch):
+    """On a GPU the stage is estimated first; 1 MiB of GPU memory cannot hold it."""
+    import torch
+
+    from domaintune.memory import WillNotFitError
+    from domaintune.memory import preflight as real_preflight
+    from domaintune.pipeline import run_recipe
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(
+        "domaintune.memory.preflight",
+        lambda *a, **kw: real_preflight(*a, **kw, gpu_mem_bytes=2**20),
+    )
+    recipe_raw["stages"] = recipe_raw["stages"][:1]
+    with pytest.raises(WillNotFitError, match="--force"):
+        run_recipe(parse_recipe(recipe_raw), console=Console(width=120))

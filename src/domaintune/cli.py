@@ -47,11 +47,13 @@ def _load(recipe: Path | None, overrides: list[str]):
 
 def _fail_on_data_errors(fn, *args, **kwargs):
     from domaintune.config import ConfigError
+    from domaintune.memory import WillNotFitError
     from domaintune.records import DataError
 
     try:
         return fn(*args, **kwargs)
-    except (DataError, ConfigError, FileNotFoundError) as err:
+    # ValueError: our own checks (template fit, freeze layers, ...) explain themselves
+    except (DataError, ConfigError, FileNotFoundError, WillNotFitError, ValueError) as err:
         console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
@@ -63,13 +65,16 @@ def run(
     ),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     stage: list[str] = typer.Option([], "--stage", help="Run only these stages (repeatable)."),
+    force: bool = typer.Option(
+        False, "--force", help="Train even if the GPU memory estimate says the run will not fit."
+    ),
 ) -> None:
     """Run a recipe's stages in order (with no recipe: the quickstart into runs/quickstart/)."""
     from domaintune.pipeline import run_recipe
 
     r = _load(recipe, set_)
     console.print(f"run directory: [bold]{r.run_dir}[/]")
-    _fail_on_data_errors(run_recipe, r, only=stage or None, console=console)
+    _fail_on_data_errors(run_recipe, r, only=stage or None, console=console, force=force)
     console.print(f"[green]done.[/] Results in {r.run_dir}")
     for plot in sorted(r.run_dir.glob("*/loss.png")):
         console.print(f"  loss curves: {plot}")
@@ -82,6 +87,9 @@ def train(
     merge: bool = typer.Option(False, "--merge", help="LoRA: also write a merged full model."),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     stage: list[str] = typer.Option([], "--stage", help="Train only these stages (repeatable)."),
+    force: bool = typer.Option(
+        False, "--force", help="Train even if the GPU memory estimate says the run will not fit."
+    ),
 ) -> None:
     """Run the recipe's training stages (pt, sft); evaluation stages are left to `run`."""
     from domaintune.pipeline import run_recipe
@@ -89,7 +97,7 @@ def train(
     overrides = [*set_, *(["train.merge=true"] if merge else [])]
     r = _load(recipe, overrides)
     names = stage or [s.name for s in r.stages if s.type in ("pt", "sft")]
-    _fail_on_data_errors(run_recipe, r, only=names, resume=resume, console=console)
+    _fail_on_data_errors(run_recipe, r, only=names, resume=resume, console=console, force=force)
 
 
 @app.command("init-model")

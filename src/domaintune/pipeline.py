@@ -39,6 +39,7 @@ class RunContext:
     recipe: Recipe
     console: Console = field(default_factory=Console)
     fingerprints: dict[str, str] = field(default_factory=dict)
+    force: bool = False  # start training stages even when the memory estimate says no
 
     @property
     def run_dir(self) -> Path:
@@ -178,6 +179,31 @@ def apply_template(ctx: RunContext, stage: TrainStage, model: Any, tokenizer: An
     model.generation_config.eos_token_id = stops[0] if len(stops) == 1 else stops
 
 
+def preflight_stage(ctx: RunContext, stage: TrainStage, source: Path) -> dict | None:
+    """On a GPU: estimate the stage's peak memory first; refuse a run that will not fit."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None  # CPU runs use host memory; the estimator is about GPUs
+    from domaintune.memory import preflight, require_fit
+
+    s = stage.train
+    result = preflight(
+        source,
+        method=s.method,
+        seq_len=s.max_len,
+        batch=s.batch_size,
+        grad_accum=s.gradient_accumulation_steps,
+        lora_rank=s.lora.r,
+        lora_targets=s.lora.target_modules,
+        lora_dropout=s.lora.dropout,
+        trainable_layers=s.freeze_trainable_layers,
+    )
+    require_fit(result, force=ctx.force)
+    ctx.console.print(result.message(), highlight=False, soft_wrap=True)
+    return result.to_json()
+
+
 def run_train_stage(ctx: RunContext, stage: TrainStage, *, resume: bool) -> dict:
     from domaintune.train.data import sample_fraction
     from domaintune.train.trainer import run_training
@@ -203,6 +229,7 @@ def run_train_stage(ctx: RunContext, stage: TrainStage, *, resume: bool) -> dict
         f"[dim]{stage.name}: {stats.kept} of {stats.rows_in} records, {stats.tokens:,} tokens in "
         f"{stats.sequences} sequences of <= {stage.train.max_len}; method {stage.train.method}"
     )
+    memory = preflight_stage(ctx, stage, source)
     summary = run_training(
         model,
         tokenizer,
@@ -213,7 +240,7 @@ def run_train_stage(ctx: RunContext, stage: TrainStage, *, resume: bool) -> dict
         packed=stage.type == "pt",
         resume=resume,
     )
-    return {"data": stats.to_dict(), "eval_data": eval_stats, "training": summary}
+    return {"data": stats.to_dict(), "eval_data": eval_stats, "training": summary, "memory": memory}
 
 
 def run_eval_stage(ctx: RunContext, stage: EvalStage) -> dict:
@@ -264,9 +291,10 @@ def run_recipe(
     only: list[str] | None = None,
     resume: bool = True,
     console: Console | None = None,
+    force: bool = False,
 ) -> dict[str, dict]:
     """Run the recipe's stages (or only those named), skipping the ones already complete."""
-    ctx = RunContext(recipe, console or Console())
+    ctx = RunContext(recipe, console or Console(), force=force)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     write_text(ctx.run_dir / "recipe.yaml", recipe.to_yaml())
     ensure_base_model(ctx)
