@@ -92,6 +92,16 @@ def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
     return intercept, slope, math.sqrt(sum(r * r for r in resid) / dof)
 
 
+def robust_line(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
+    """Theil-Sen line and MAD noise: (intercept, slope, noise), unmoved by a single outlier."""
+    slopes = [(ys[j] - ys[i]) / (xs[j] - xs[i])
+              for i in range(len(xs)) for j in range(i + 1, len(xs)) if xs[j] != xs[i]]
+    slope = median(slopes) if slopes else 0.0
+    intercept = median([y - slope * x for x, y in zip(xs, ys, strict=True)])
+    resid = [abs(y - (intercept + slope * x)) for x, y in zip(xs, ys, strict=True)]
+    return intercept, slope, 1.4826 * median(resid)  # MAD -> standard deviation (normal noise)
+
+
 def warmup_end(c: Curves) -> int | None:
     """The step where the learning rate stops rising (None when it never rose)."""
     lrs = [(s, lr) for s, lr in zip(c.steps, c.lr, strict=True) if lr is not None]

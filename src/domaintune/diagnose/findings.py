@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from domaintune.diagnose.curves import Curves, fit_line, median, warmup_end
+from domaintune.diagnose.curves import Curves, median, robust_line, warmup_end
 
 SIGMA = 3.0  # a step change must exceed 3 noise standard deviations of the within-epoch trend
 MIN_REL = 0.02  # ... and 2% of the loss, so tiny wiggles of a flat curve are not reported
@@ -52,25 +52,33 @@ def _eval_change(c: Curves, before: float, after: float) -> dict[str, tuple[floa
     return out
 
 
+def _best_before(points: list[tuple[int, float, float]], epoch: float) -> float:
+    return min((p[2] for p in points if p[1] <= epoch + 1e-9), default=math.inf)
+
+
 def epoch_boundary_drops(c: Curves) -> list[Finding]:
     """A step change in train loss at an epoch boundary, against the within-epoch trend."""
     findings = []
     idx = c.finite
     last_epoch = max((c.epoch[i] for i in idx), default=0.0)
     warm = warmup_end(c)
+    # Step-to-step noise over the whole stage (robust: MAD of differences, / sqrt 2 for a
+    # difference of two draws), so a short window's lucky fit does not set the bar alone.
+    diffs = [abs(c.loss[j] - c.loss[i]) for i, j in zip(idx, idx[1:], strict=False)]
+    global_noise = 1.4826 * median(diffs) / math.sqrt(2) if diffs else 0.0
     for k in range(1, math.ceil(last_epoch - 1e-9)):
         # Trend: the second half of the previous epoch; effect: the first third of the next.
         pre = [i for i in idx if k - 0.5 <= c.epoch[i] <= k + 1e-9]
         post = [i for i in idx if k + 1e-9 < c.epoch[i] <= k + 0.34]
-        if len(pre) < 4 or len(post) < 2:
+        if len(pre) < 4 or len(post) < 3:
             continue
-        a, b, noise = fit_line([c.steps[i] for i in pre], [c.loss[i] for i in pre])
+        a, b, noise = robust_line([c.steps[i] for i in pre], [c.loss[i] for i in pre])
         # Medians: one lucky batch after the boundary is not a step change.
         expected = median([a + b * c.steps[i] for i in post])
         actual = median([c.loss[i] for i in post])
         drop = expected - actual
         level = sum(c.loss[i] for i in pre) / len(pre)
-        if drop <= max(SIGMA * noise, MIN_REL * level):
+        if drop <= max(SIGMA * max(noise, global_noise), MIN_REL * level):
             continue
         boundary = c.steps[post[0]]
         findings.append(_explain_drop(c, k, boundary, expected, actual, noise, warm))
@@ -83,7 +91,12 @@ def _explain_drop(
     span = max(2, boundary // max(1, k) // 10)  # "near": within a tenth of an epoch's steps
     warm_near = warm is not None and abs(warm - boundary) <= span
     evals = _eval_change(c, k, k + 0.5)
-    fell = {n: (a, b) for n, (a, b) in evals.items() if b < a - max(0.01, 0.01 * a)}
+    # Learning shows as a clear fall to a new best eval loss; anything less (flat, noise, or a
+    # dip that stays above an earlier best) is what memorisation looks like on held-out data.
+    fell = {
+        n: (a, b) for n, (a, b) in evals.items()
+        if b < a - max(0.02, 0.02 * a) and b < _best_before(c.evals[n], k)
+    }
     evidence = {
         "epoch": k,
         "boundary_step": boundary,
