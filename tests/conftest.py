@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from domaintune.io import write_jsonl
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -22,3 +24,55 @@ def tiny_model_dir(tmp_path_factory):
     return build_tiny_model(
         out, texts=make_texts(400), vocab_size=512, hidden_size=64, num_layers=2, seed=0
     )
+
+
+@pytest.fixture
+def recipe_raw(tmp_path, tiny_model_dir):
+    """A three-stage recipe (cpt, LoRA sft with merge, perplexity) on tiny data."""
+    return make_recipe_raw(tmp_path, tiny_model_dir)
+
+
+def make_recipe_raw(tmp_path, tiny_model_dir) -> dict:
+    docs = [{"text": t} for t in make_texts(80, seed=11)]
+    write_jsonl(tmp_path / "corpus.jsonl", docs[:60])
+    write_jsonl(tmp_path / "heldout.jsonl", docs[60:])
+    qa = make_texts(80, seed=12, lo=4, hi=20)
+    rows = [{"instruction": qa[2 * i], "output": qa[2 * i + 1]} for i in range(40)]
+    write_jsonl(tmp_path / "sft.jsonl", rows)
+    small = {
+        "max_steps": 4,
+        "batch_size": 4,
+        "logging_steps": 1,
+        "eval_steps": 2,
+        "save_steps": 2,
+        "max_len": 64,
+    }
+    return {
+        "name": "t",
+        "output_dir": str(tmp_path / "run"),
+        "model": {"path": str(tiny_model_dir)},
+        "train": small,
+        "stages": [
+            {
+                "name": "cpt",
+                "type": "pt",
+                "data": [{"path": str(tmp_path / "corpus.jsonl")}],
+                "eval_data": {"domain": str(tmp_path / "heldout.jsonl")},
+                "train": {"method": "full", "learning_rate": 3e-3},
+            },
+            {
+                "name": "sft",
+                "type": "sft",
+                "model_from": "cpt",
+                "data": [{"path": str(tmp_path / "sft.jsonl"), "fraction": 0.5}],
+                "train": {"method": "lora", "merge": True, "learning_rate": 3e-3},
+            },
+            {
+                "name": "ppl",
+                "type": "eval",
+                "models": ["base", "cpt", "sft"],
+                "perplexity": {"domain": str(tmp_path / "heldout.jsonl")},
+                "max_len": 64,
+            },
+        ],
+    }

@@ -8,55 +8,7 @@ import pytest
 from rich.console import Console
 
 from domaintune.config import parse_recipe
-from domaintune.io import read_manifest, write_jsonl
-from helpers import make_texts
-
-
-@pytest.fixture
-def recipe_raw(tmp_path, tiny_model_dir):
-    docs = [{"text": t} for t in make_texts(80, seed=11)]
-    write_jsonl(tmp_path / "corpus.jsonl", docs[:60])
-    write_jsonl(tmp_path / "heldout.jsonl", docs[60:])
-    qa = make_texts(80, seed=12, lo=4, hi=20)
-    rows = [{"instruction": qa[2 * i], "output": qa[2 * i + 1]} for i in range(40)]
-    write_jsonl(tmp_path / "sft.jsonl", rows)
-    small = {
-        "max_steps": 4,
-        "batch_size": 4,
-        "logging_steps": 1,
-        "eval_steps": 2,
-        "save_steps": 2,
-        "max_len": 64,
-    }
-    return {
-        "name": "t",
-        "output_dir": str(tmp_path / "run"),
-        "model": {"path": str(tiny_model_dir)},
-        "train": small,
-        "stages": [
-            {
-                "name": "cpt",
-                "type": "pt",
-                "data": [{"path": str(tmp_path / "corpus.jsonl")}],
-                "eval_data": {"domain": str(tmp_path / "heldout.jsonl")},
-                "train": {"method": "full", "learning_rate": 3e-3},
-            },
-            {
-                "name": "sft",
-                "type": "sft",
-                "model_from": "cpt",
-                "data": [{"path": str(tmp_path / "sft.jsonl"), "fraction": 0.5}],
-                "train": {"method": "lora", "merge": True, "learning_rate": 3e-3},
-            },
-            {
-                "name": "ppl",
-                "type": "eval",
-                "models": ["base", "cpt", "sft"],
-                "perplexity": {"domain": str(tmp_path / "heldout.jsonl")},
-                "max_len": 64,
-            },
-        ],
-    }
+from domaintune.io import read_manifest
 
 
 def test_recipe_runs_stages_in_order_then_skips_them(recipe_raw, tmp_path):

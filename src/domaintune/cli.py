@@ -76,8 +76,7 @@ def run(
     console.print(f"run directory: [bold]{r.run_dir}[/]")
     _fail_on_data_errors(run_recipe, r, only=stage or None, console=console, force=force)
     console.print(f"[green]done.[/] Results in {r.run_dir}")
-    for plot in sorted(r.run_dir.glob("*/loss.png")):
-        console.print(f"  loss curves: {plot}")
+    console.print(f"  report: {r.run_dir / 'report.html'}")
 
 
 @app.command()
@@ -147,6 +146,17 @@ def diagnose(
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     print_findings(found, console)
+
+
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="Run directory (runs/<name>)."),
+) -> None:
+    """Write the run's report.html: recipe, data, curves, diagnosis, evaluation tables."""
+    from domaintune.report import write_report
+
+    path = _fail_on_data_errors(write_report, run_dir)
+    console.print(f"wrote {path}")
 
 
 def main() -> None:

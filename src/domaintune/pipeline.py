@@ -314,6 +314,9 @@ def run_recipe(
             outcomes[stage.name] = read_manifest(out)["counts"]
             continue
         outcomes[stage.name] = _run_stage(ctx, stage, out, fp, resume=resume)
+    from domaintune.report import write_report
+
+    write_report(ctx.run_dir)  # the run as a page, also after a partial (--stage) run
     return outcomes
 
 

@@ -94,8 +94,12 @@ def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
 
 def robust_line(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
     """Theil-Sen line and MAD noise: (intercept, slope, noise), unmoved by a single outlier."""
-    slopes = [(ys[j] - ys[i]) / (xs[j] - xs[i])
-              for i in range(len(xs)) for j in range(i + 1, len(xs)) if xs[j] != xs[i]]
+    slopes = [
+        (ys[j] - ys[i]) / (xs[j] - xs[i])
+        for i in range(len(xs))
+        for j in range(i + 1, len(xs))
+        if xs[j] != xs[i]
+    ]
     slope = median(slopes) if slopes else 0.0
     intercept = median([y - slope * x for x, y in zip(xs, ys, strict=True)])
     resid = [abs(y - (intercept + slope * x)) for x, y in zip(xs, ys, strict=True)]

@@ -94,7 +94,8 @@ def _explain_drop(
     # Learning shows as a clear fall to a new best eval loss; anything less (flat, noise, or a
     # dip that stays above an earlier best) is what memorisation looks like on held-out data.
     fell = {
-        n: (a, b) for n, (a, b) in evals.items()
+        n: (a, b)
+        for n, (a, b) in evals.items()
         if b < a - max(0.02, 0.02 * a) and b < _best_before(c.evals[n], k)
     }
     evidence = {
