@@ -15,39 +15,10 @@ from domaintune.models import build_tiny_model, load_for_eval
 from domaintune.records import Document
 from domaintune.train.data import build_pt_dataset
 from domaintune.train.trainer import TrainSettings, run_training
-from helpers import make_texts
+from helpers import WORDS, make_texts
 
-ENGLISH = [
-    "the",
-    "heart",
-    "pumps",
-    "blood",
-    "through",
-    "arteries",
-    "and",
-    "veins",
-    "while",
-    "lungs",
-    "exchange",
-    "oxygen",
-]
-CHINESE = [
-    "心脏",
-    "把",
-    "血液",
-    "泵",
-    "到",
-    "全身",
-    "肺",
-    "负责",
-    "交换",
-    "氧气",
-    "高血压",
-    "患者",
-    "需要",
-    "每天",
-    "服药",
-]
+ENGLISH = [w for w in WORDS if w.isascii() and w.isalpha()]
+CHINESE = [w for w in WORDS if not w.isascii()]
 
 
 @pytest.fixture(scope="module")

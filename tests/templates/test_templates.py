@@ -99,6 +99,13 @@ def test_code_defined_families_match_golden_strings(fixture):
         assert got == example["text"], example.get("note", "")
 
 
+def _registry_tokenizer(t):
+    """A tokenizer with <s>, </s> and the template's own control tokens."""
+    specials = [s for s in t.special_tokens if not s.startswith("{")]
+    fx = {"bos_token": "<s>", "eos_token": "</s>", "special_tokens": specials}
+    return family_tokenizer(fx, with_template=False)
+
+
 def _trained_text(tok, enc) -> str:
     return tok.decode([t for t in enc["labels"] if t != IGNORE_INDEX])
 
@@ -120,12 +127,7 @@ def test_chatml_labels_exactly_the_assistant_turns():
 def test_message_text_never_becomes_a_control_token(name):
     """A message spelling control tokens is tokenized as text, for every template."""
     t = get_template(name)
-    fx = {
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "special_tokens": [s for s in t.special_tokens if not s.startswith("{")],
-    }
-    tok = family_tokenizer(fx, with_template=False)
+    tok = _registry_tokenizer(t)
     specials = t.specials("<s>", "</s>")
     attack = " ".join([*specials, "<|im_end|>", "</s>", "[INST]", "<|eot_id|>"])
     clean = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]
@@ -211,12 +213,7 @@ def test_unknown_template_names_the_valid_ones():
 def test_labels_cover_exactly_the_answers_and_end_of_turn(name, mask_history):
     """Trained text = each answer + the template's end-of-turn marker (mask_history: last only)."""
     t = get_template(name)
-    fx = {
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "special_tokens": [s for s in t.special_tokens if not s.startswith("{")],
-    }
-    tok = family_tokenizer(fx, with_template=False)
+    tok = _registry_tokenizer(t)
     msgs = CONVERSATIONS["multi"]
     enc = encode_conversation(tok, msgs, template=name, mask_history=mask_history)
     answers = [m["content"] for m in msgs if m["role"] == "assistant"]

@@ -80,18 +80,6 @@ def read_curves(path: str | Path) -> Curves:
     return c
 
 
-def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
-    """Least-squares line: (intercept, slope, residual standard deviation)."""
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
-    intercept = my - slope * mx
-    resid = [y - (intercept + slope * x) for x, y in zip(xs, ys, strict=True)]
-    dof = max(1, n - 2)
-    return intercept, slope, math.sqrt(sum(r * r for r in resid) / dof)
-
-
 def robust_line(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
     """Theil-Sen line and MAD noise: (intercept, slope, noise), unmoved by a single outlier."""
     slopes = [
