@@ -107,3 +107,14 @@ def convert(
     except OSError as err:
         raise _fail(f"{src}: cannot read the file ({err})", 1) from None
     typer.echo(f"wrote {count} {to} rows to {out}")
+
+
+def _register_corpus_verbs() -> None:
+    """clean/stats/decontaminate and dedup/select live in their own modules."""
+    from domaintune.data import corpus_cli, select_cli
+
+    corpus_cli.register(app)
+    select_cli.register(app)
+
+
+_register_corpus_verbs()

@@ -1,0 +1,9 @@
+"""`data dedup` and `data select` verbs."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `data` group."""
