@@ -536,3 +536,19 @@ def test_corrupt_manifest(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{not json", "utf-8")
     with pytest.raises(DataError, match="delete the file to rerun the stage"):
         read_manifest(tmp_path)
+
+
+def test_documents_keep_their_extra_fields(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"id": "d1", "text": "t", "url": "https://x", "stars": 3}\n', "utf-8")
+    [doc] = read_documents(path)
+    assert doc.extra == {"url": "https://x", "stars": 3}
+    assert doc.to_dict() == {
+        "id": "d1",
+        "text": "t",
+        "source": "docs",
+        "meta": {},
+        "url": "https://x",
+        "stars": 3,
+    }
+    assert Document.from_dict(doc.to_dict()) == doc

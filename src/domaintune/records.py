@@ -101,16 +101,22 @@ class Message:
 
 @dataclass
 class Document:
-    """A piece of raw domain text (for continued pre-training or retrieval)."""
+    """A piece of raw domain text (for continued pre-training or retrieval).
+
+    `extra` holds the input row's other top-level fields (url, date, category ...), written back
+    unchanged by `to_dict`, so a document keeps them from input to output.
+    """
 
     id: str
     text: str
     source: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the canonical jsonl form."""
-        return {"id": self.id, "text": self.text, "source": self.source, "meta": dict(self.meta)}
+        """Return the canonical jsonl form (extra fields at the top level, after ours)."""
+        out = {"id": self.id, "text": self.text, "source": self.source, "meta": dict(self.meta)}
+        return {**out, **{k: v for k, v in self.extra.items() if k not in out}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
@@ -120,7 +126,11 @@ class Document:
             text=_require(data, "text", "document"),
             source=data.get("source", ""),
             meta=dict(data.get("meta") or {}),
+            extra={k: v for k, v in data.items() if k not in _DOCUMENT_KEYS},
         )
+
+
+_DOCUMENT_KEYS = ("id", "text", "source", "meta")
 
 
 @dataclass
@@ -301,7 +311,10 @@ def _wrong_format(ctx: RawRow, fmt: str | None, accepted: Iterable[str]) -> Data
 
 def _parse_document(ctx: RawRow, source: str | None) -> Document:
     text = _field(ctx, ctx.data, "text", "text", 'text rows need "text"')
-    return Document(id=_row_id(ctx), text=text, source=_source(ctx, source), meta=_meta(ctx))
+    extra = {k: v for k, v in ctx.data.items() if k not in _DOCUMENT_KEYS}
+    return Document(
+        id=_row_id(ctx), text=text, source=_source(ctx, source), meta=_meta(ctx), extra=extra
+    )
 
 
 def _parse_alpaca(ctx: RawRow, source: str | None) -> Conversation:
