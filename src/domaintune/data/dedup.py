@@ -1,0 +1,257 @@
+"""Exact and near-duplicate removal for documents, streaming in two passes over the input.
+
+Pass 1 keeps, per document, only its id, its length and which distinct normalised text it has;
+per distinct text, only its MinHash signature (uint32 [num_perm]). Candidate pairs come from LSH
+bands over the signatures, clusters from union-find. Pass 2 re-reads the input and writes the
+kept documents. Keep rule: per cluster the longest text (in characters) is kept; ties go to the
+document seen first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from domaintune.data.accounting import Counts, Rejects, progress, write_report
+from domaintune.data.minhash import (
+    MinHasher,
+    band_pairs,
+    estimated_jaccard,
+    exact_key,
+    jaccard,
+    normalise,
+    optimal_params,
+    shingle_hashes,
+    split_tokens,
+)
+from domaintune.io import PathLike, read_documents, write_jsonl
+
+# Lee et al. 2022, "Deduplicating Training Data Makes Language Models Better": 5-gram shingles,
+# Jaccard 0.8. Here a gram is a latin word or one CJK character.
+DEFAULT_THRESHOLD, DEFAULT_NGRAM, DEFAULT_NUM_PERM = 0.8, 5, 128
+_SIGNATURE_BATCH = 512  # distinct texts hashed together (one numpy call)
+
+
+@dataclass
+class Cluster:
+    """Documents found to be duplicates of each other, and the one kept."""
+
+    ids: list[str]
+    kept: str
+    pairs: list[tuple[str, str, float]]  # (id, id, Jaccard: true with verify, else estimated)
+
+    def to_dict(self) -> dict[str, Any]:
+        pairs = [{"a": a, "b": b, "similarity": round(s, 4)} for a, b, s in self.pairs]
+        return {"ids": self.ids, "kept": self.kept, "size": len(self.ids), "pairs": pairs}
+
+
+@dataclass
+class DedupResult:
+    """Counts (read = kept + rejected by reason), clusters of size > 1, LSH parameters."""
+
+    counts: Counts
+    clusters: list[Cluster]
+    bands: int
+    rows: int
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class _Scan:
+    """Pass-1 state: grows with the number of documents, not their text."""
+
+    def __init__(self, hasher: MinHasher, ngram: int):
+        self.hasher, self.ngram = hasher, ngram
+        self.ids: list[str] = []
+        self.lengths: list[int] = []
+        self.text_of: list[int] = []  # doc index -> distinct-text index
+        self.first_doc: list[int] = []  # distinct-text index -> first doc with that text
+        self.empty: list[bool] = []  # distinct text has no tokens
+        self._seen: dict[bytes, int] = {}
+        self._pending: list[np.ndarray] = []
+        self._blocks: list[np.ndarray] = []
+
+    def add(self, doc_id: str, text: str) -> None:
+        """Record one document; hash its shingles when its normalised text is new."""
+        norm = normalise(text)
+        key = exact_key(norm)
+        self.ids.append(doc_id)
+        self.lengths.append(len(text))
+        index = self._seen.setdefault(key, len(self._seen))
+        self.text_of.append(index)
+        if index == len(self.first_doc):
+            self.first_doc.append(len(self.ids) - 1)
+            self._pending.append(shingle_hashes(split_tokens(norm), self.ngram))
+            self.empty.append(len(self._pending[-1]) == 0)
+            if len(self._pending) >= _SIGNATURE_BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._blocks.append(self.hasher.signatures(self._pending))
+            self._pending = []
+
+    def signatures(self) -> np.ndarray:
+        """All distinct texts' signatures: uint32 [num_texts, num_perm]."""
+        self._flush()
+        if not self._blocks:
+            return np.empty((0, self.hasher.num_perm), dtype=np.uint32)
+        self._blocks = [np.concatenate(self._blocks)]
+        return self._blocks[0]
+
+
+def dedup_documents(
+    path: PathLike,
+    out: PathLike,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    ngram: int = DEFAULT_NGRAM,
+    num_perm: int = DEFAULT_NUM_PERM,
+    verify: bool = False,
+    clusters: PathLike | None = None,
+    rejects: PathLike | None = None,
+    report: PathLike | None = None,
+    seed: int = 1,
+) -> DedupResult:
+    """Write `path`'s documents minus exact and near duplicates to `out` (jsonl, atomic)."""
+    if ngram < 1 or num_perm < 2:
+        raise ValueError(f"ngram must be >= 1 and num_perm >= 2, got {ngram} and {num_perm}")
+    bands, rows = optimal_params(threshold, num_perm)
+    scan = _Scan(MinHasher(num_perm, seed=seed), ngram)
+    for doc in progress(read_documents(path), "dedup: hashing"):
+        scan.add(doc.id, doc.text)
+    sigs = scan.signatures()
+    edges, sims = _candidate_edges(scan, sigs, bands, rows)
+    shingles: dict[int, np.ndarray] = {}
+    if verify:
+        shingles = _reread_shingles(path, scan, np.unique(edges), ngram)
+        sims = np.array([jaccard(shingles[u], shingles[v]) for u, v in edges])
+        edges, sims = edges[sims >= threshold], sims[sims >= threshold]
+    plan = _plan(scan, edges, sims, lambda u, v: _similarity(u, v, sigs, shingles))
+    counts = Counts(read=len(scan.ids))
+    with Rejects(rejects, counts) as rej:
+        write_jsonl(out, _kept_rows(path, plan, rej, counts))
+    settings = {"threshold": threshold, "ngram": ngram, "num_perm": num_perm, "verify": verify}
+    result = DedupResult(counts, plan["clusters"], bands, rows, settings)
+    if clusters is not None:
+        write_jsonl(clusters, (c.to_dict() for c in result.clusters))
+    write_report(report, counts, **_report_extra(result))
+    return result
+
+
+def _candidate_edges(
+    scan: _Scan, sigs: np.ndarray, bands: int, rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """LSH candidate pairs of distinct texts ([pairs, 2]) and their estimated Jaccard."""
+    # Texts without a single token all share the empty signature; exact keys handle them.
+    live = np.flatnonzero(~np.asarray(scan.empty, dtype=bool))
+    edges = live[band_pairs(sigs[live], bands, rows)] if len(live) else np.empty((0, 2), int)
+    return edges, estimated_jaccard(sigs[edges[:, 0]], sigs[edges[:, 1]])
+
+
+def _reread_shingles(
+    path: PathLike, scan: _Scan, needed: np.ndarray, ngram: int
+) -> dict[int, np.ndarray]:
+    """Shingle sets of the distinct texts in candidate pairs, from a second read of the input."""
+    wanted = {int(scan.first_doc[t]): int(t) for t in needed}
+    found: dict[int, np.ndarray] = {}
+    for i, doc in enumerate(progress(read_documents(path), "dedup: verifying")):
+        if i in wanted:
+            found[wanted[i]] = shingle_hashes(split_tokens(normalise(doc.text)), ngram)
+    return found
+
+
+def _similarity(u: int, v: int, sigs: np.ndarray, shingles: dict[int, np.ndarray]) -> float:
+    if u == v:
+        return 1.0
+    if u in shingles and v in shingles:
+        return jaccard(shingles[u], shingles[v])
+    return float(estimated_jaccard(sigs[u], sigs[v]))
+
+
+def _find(parent: list[int], x: int) -> int:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]  # path halving
+        x = parent[x]
+    return x
+
+
+def _union_find(n: int, edges: np.ndarray) -> list[int]:
+    """Root of each of n items after joining every edge."""
+    parent = list(range(n))
+    for u, v in edges.tolist():
+        ru, rv = _find(parent, u), _find(parent, v)
+        if ru != rv:
+            parent[max(ru, rv)] = min(ru, rv)
+    return [_find(parent, x) for x in range(n)]
+
+
+def _plan(scan: _Scan, edges: np.ndarray, sims: np.ndarray, similarity) -> dict[str, Any]:
+    """Which documents to keep, why each other one goes, and the clusters."""
+    roots = _union_find(len(scan.first_doc), edges)
+    members: dict[int, list[int]] = {}
+    for doc, text in enumerate(scan.text_of):
+        members.setdefault(roots[text], []).append(doc)
+    verdict: dict[int, tuple[str, dict[str, Any]]] = {}  # rejected doc -> (reason, value)
+    pairs = _pairs_by_root(scan, roots, edges, sims)
+    clusters = []
+    for root, docs in members.items():
+        if len(docs) == 1:
+            continue
+        # Keep rule: the longest text; max() returns the first of equals, i.e. the first seen.
+        kept = max(docs, key=lambda d: scan.lengths[d])
+        for d in docs:
+            if d != kept:
+                u, v = scan.text_of[d], scan.text_of[kept]
+                reason = "exact_duplicate" if u == v else "near_duplicate"
+                value = {"kept_id": scan.ids[kept], "similarity": round(similarity(u, v), 4)}
+                verdict[d] = (reason, value)
+        ids = [scan.ids[d] for d in docs]
+        clusters.append(Cluster(ids, scan.ids[kept], pairs.get(root, [])))
+    return {"verdict": verdict, "clusters": clusters, "count": len(scan.ids)}
+
+
+def _pairs_by_root(
+    scan: _Scan, roots: list[int], edges: np.ndarray, sims: np.ndarray
+) -> dict[int, list[tuple[str, str, float]]]:
+    """Every pair that joined a cluster: LSH edges between texts, exact copies to their first."""
+    out: dict[int, list[tuple[str, str, float]]] = {}
+    for (u, v), s in zip(edges.tolist(), sims.tolist(), strict=True):
+        a, b = scan.ids[scan.first_doc[v]], scan.ids[scan.first_doc[u]]
+        out.setdefault(roots[u], []).append((a, b, float(s)))
+    for doc, text in enumerate(scan.text_of):
+        first = scan.first_doc[text]
+        if first != doc:
+            out.setdefault(roots[text], []).append((scan.ids[first], scan.ids[doc], 1.0))
+    return out
+
+
+def _kept_rows(path: PathLike, plan: dict[str, Any], rejects: Rejects, counts: Counts):
+    """Pass 2: re-read the input; yield kept rows, send the others to `rejects`."""
+    seen = 0
+    rows = progress(read_documents(path), "dedup: writing", total=plan["count"])
+    for i, doc in enumerate(rows):
+        seen += 1
+        if i in plan["verdict"]:
+            reason, value = plan["verdict"][i]
+            rejects.add(doc.to_dict(), reason, value)
+        else:
+            counts.kept += 1
+            yield doc
+    if seen != plan["count"]:
+        raise RuntimeError(
+            f"{path} changed during deduplication ({plan['count']} then {seen} rows)"
+        )
+
+
+def _report_extra(result: DedupResult) -> dict[str, Any]:
+    sizes = [len(c.ids) for c in result.clusters]
+    return {
+        **result.settings,
+        "bands": result.bands,
+        "rows": result.rows,
+        "clusters": len(sizes),
+        "largest_cluster": max(sizes, default=0),
+        "keep_rule": "longest text per cluster; ties: first seen",
+    }

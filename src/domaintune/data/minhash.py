@@ -1,0 +1,187 @@
+"""MinHash signatures and LSH banding, vectorised with numpy.
+
+MinHash: Broder 1997, "On the resemblance and containment of documents". LSH banding and the
+S-curve 1 - (1 - s^r)^b: Leskovec, Rajaraman, Ullman, Mining of Massive Datasets, ch. 3.4.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import xxhash
+
+# Han (CJK unified, ext. A, compatibility), kana and hangul: scripts written without spaces.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+# One CJK character, or a run of other letters/digits (a latin word).
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+_NON_WORD = re.compile(r"[\W_]+")
+
+# Largest prime below 2^32: with a, b < p and h < 2^32, a*h + b < 2^64 fits uint64 exactly.
+PRIME = np.uint64(4294967291)
+MAX_HASH = np.uint32(0xFFFFFFFF)  # the signature value of an empty shingle set
+# Odd 64-bit multiplier (from splitmix64) combining token hashes into an n-gram hash.
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+# Shingles per signature batch: bounds the [shingles, num_perm] uint64 scratch to ~32 MiB at 128.
+_BATCH_SHINGLES = 1 << 15
+
+
+def normalise(text: str) -> str:
+    """NFKC, lowercase, and every run of whitespace/punctuation/symbols made one space."""
+    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def exact_key(normalised: str) -> bytes:
+    """128-bit hash of normalised text: equal keys are exact duplicates."""
+    return xxhash.xxh3_128_digest(normalised.encode("utf-8"))
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into CJK characters and latin words (mixed text in one stream), normalised."""
+    return split_tokens(normalise(text))
+
+
+def split_tokens(normalised: str) -> list[str]:
+    """Tokens of already normalised text: each CJK character, each run of other letters/digits."""
+    return _TOKEN.findall(normalised)
+
+
+def shingle_strings(tokens: Sequence[str], n: int) -> set[str]:
+    """The n-gram shingles as strings (space-joined); used by the datasketch baseline and tests."""
+    if len(tokens) < n:
+        return {" ".join(tokens)} if tokens else set()
+    return {" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def shingle_hashes(tokens: Sequence[str], n: int) -> np.ndarray:
+    """Unique 64-bit hashes of the token n-grams; a text shorter than n is one shingle.
+
+    Each token is hashed once with xxh64; an n-gram's hash is a polynomial of its tokens' hashes,
+    computed for all n-grams at once. Returns uint64 [num_shingles].
+    """
+    if not tokens:
+        return np.empty(0, dtype=np.uint64)
+    h = np.fromiter(map(_token_hash, tokens), dtype=np.uint64, count=len(tokens))
+    m = max(len(h) - n + 1, 1)
+    out = h[:m].copy()
+    for i in range(1, min(n, len(h))):
+        out *= _MIX
+        out += h[i : i + m]
+    return np.unique(out)
+
+
+def _token_hash(token: str) -> int:
+    return xxhash.xxh64_intdigest(token.encode("utf-8"))
+
+
+def text_shingles(text: str, n: int) -> np.ndarray:
+    """Shingle hashes of a raw text (normalised and tokenised first)."""
+    return shingle_hashes(tokenize(text), n)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """True Jaccard similarity of two sorted unique shingle-hash arrays."""
+    if len(a) == 0 and len(b) == 0:
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+class MinHasher:
+    """num_perm hash functions h_i(x) = (a_i * x + b_i) mod p, p = 2^32 - 5 (Broder 1997)."""
+
+    def __init__(self, num_perm: int = 128, *, seed: int = 1):
+        rng = np.random.default_rng(seed)
+        self.num_perm = num_perm
+        self.a = rng.integers(1, int(PRIME), num_perm, dtype=np.uint64)
+        self.b = rng.integers(0, int(PRIME), num_perm, dtype=np.uint64)
+
+    def signature(self, shingles: np.ndarray) -> np.ndarray:
+        """MinHash signature of one shingle-hash array: uint32 [num_perm]."""
+        return self.signatures([shingles])[0]
+
+    def signatures(self, shingle_sets: Sequence[np.ndarray]) -> np.ndarray:
+        """Signatures of many documents: uint32 [num_docs, num_perm]."""
+        out = np.full((len(shingle_sets), self.num_perm), MAX_HASH, dtype=np.uint32)
+        for start, stop in _batches([len(s) for s in shingle_sets]):
+            self._fill(shingle_sets[start:stop], out[start:stop])
+        return out
+
+    def _fill(self, sets: Sequence[np.ndarray], out: np.ndarray) -> None:
+        sizes = np.array([len(s) for s in sets])
+        nonempty = np.flatnonzero(sizes)
+        if len(nonempty) == 0:
+            return
+        # The top 32 bits of each 64-bit shingle hash are the x in a*x + b.
+        x = np.concatenate([sets[i] for i in nonempty]) >> np.uint64(32)
+        phv = np.multiply.outer(x, self.a)  # [shingles, num_perm]
+        phv += self.b
+        np.remainder(phv, PRIME, out=phv)
+        offsets = np.concatenate(([0], np.cumsum(sizes[nonempty])[:-1]))
+        out[nonempty] = np.minimum.reduceat(phv, offsets, axis=0)
+
+
+def _batches(sizes: list[int]) -> Iterator[tuple[int, int]]:
+    start, total = 0, 0
+    for i, size in enumerate(sizes):
+        if total and total + size > _BATCH_SHINGLES:
+            yield start, i
+            start, total = i, 0
+        total += size
+    if start < len(sizes):
+        yield start, len(sizes)
+
+
+def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
+    """Share of equal signature values: an unbiased Jaccard estimate (rows or whole arrays)."""
+    return np.mean(sig_a == sig_b, axis=-1)
+
+
+# ---------------------------------------------------------------- banding
+
+
+def _collision_probability(s: np.ndarray, bands, rows) -> np.ndarray:
+    # MMDS 3.4.2: two documents with Jaccard s share at least one of b bands of r rows.
+    return 1.0 - (1.0 - s**rows) ** bands
+
+
+def optimal_params(
+    threshold: float, num_perm: int, *, fp_weight: float = 0.5, fn_weight: float = 0.5
+) -> tuple[int, int]:
+    """(bands, rows) with bands*rows <= num_perm minimising the weighted FP + FN areas.
+
+    FP = integral of P(candidate | s) over s in [0, threshold]; FN = integral of
+    1 - P(candidate | s) over [threshold, 1] (the criterion datasketch's MinHashLSH uses).
+    """
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
+    pairs = np.array([(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)])
+    bands, rows = pairs[:, :1], pairs[:, 1:]  # [combos, 1] each
+    below, above = np.linspace(0.0, threshold, 2001), np.linspace(threshold, 1.0, 2001)
+    fp = np.trapezoid(_collision_probability(below, bands, rows), below, axis=1)
+    fn = np.trapezoid(1.0 - _collision_probability(above, bands, rows), above, axis=1)
+    # argmin takes the first minimum: the same (bands, rows) order as datasketch's search.
+    b, r = pairs[int(np.argmin(fp * fp_weight + fn * fn_weight))]
+    return int(b), int(r)
+
+
+def band_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Candidate pairs: documents sharing a band bucket, each paired with the bucket's first.
+
+    Returns int64 [num_pairs, 2] (later index, earlier index), unique, sorted.
+    """
+    n = len(signatures)
+    found = []
+    for band in range(bands):
+        block = np.ascontiguousarray(signatures[:, band * rows : (band + 1) * rows])
+        keys = block.view(np.dtype((np.void, block.dtype.itemsize * rows))).ravel()
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        leader = first[inverse.ravel()]
+        member = np.flatnonzero(leader != np.arange(n))
+        found.append(member.astype(np.int64) * n + leader[member])
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    codes = np.unique(np.concatenate(found))
+    return np.stack([codes // n, codes % n], axis=1)

@@ -1,0 +1,188 @@
+"""Dedup: exact and MinHash-LSH near duplicates, keep rule, clusters file, two-pass streaming."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from domaintune.data import dedup as dedup_mod
+from domaintune.data.dedup import dedup_documents
+from domaintune.data.minhash import (
+    MinHasher,
+    jaccard,
+    normalise,
+    optimal_params,
+    text_shingles,
+    tokenize,
+)
+from domaintune.io import write_jsonl
+
+ZH_A = (
+    "糖尿病是一组以高血糖为特征的代谢性疾病。高血糖是由于胰岛素分泌缺陷或其生物作用受损引起的。"
+    "长期存在的高血糖导致各种组织，特别是眼、肾、心脏、血管、神经的慢性损害和功能障碍。"
+    "典型症状为多饮、多尿、多食和体重下降，部分患者没有明显症状，只在体检时发现血糖升高。"
+    "治疗包括饮食控制、规律运动、口服降糖药和胰岛素注射，并需要定期监测血糖和糖化血红蛋白。"
+)
+# Small edits: one character changed, a clause deleted, punctuation changed.
+ZH_A_EDIT = (
+    "糖尿病是一组以高血糖为特征的代谢性疾病。高血糖是因为胰岛素分泌缺陷或其生物作用受损引起的。"
+    "长期存在的高血糖导致各种组织，特别是眼、肾、心脏、血管、神经的慢性损害和功能障碍；"
+    "典型症状为多饮、多尿、多食和体重下降，部分患者没有明显症状。"
+    "治疗包括饮食控制、规律运动、口服降糖药和胰岛素注射，并需要定期监测血糖和糖化血红蛋白。"
+)
+# Same topic, different text: must not be merged.
+ZH_B = (
+    "二型糖尿病多见于中老年人，与肥胖、缺乏运动和遗传因素密切相关。患者早期往往没有不适，"
+    "常因视物模糊、皮肤瘙痒或伤口愈合缓慢就诊。确诊依靠空腹血糖、餐后两小时血糖和口服葡萄糖耐量试验。"
+    "生活方式干预是基础，医生会根据血糖水平选用二甲双胍等药物，并评估心血管风险和肾功能。"
+)
+EN_A = (
+    "Hypertension is a long-term condition in which the blood pressure in the arteries is "
+    "persistently elevated. It usually does not cause symptoms, but it is a major risk factor "
+    "for stroke, coronary artery disease, heart failure and chronic kidney disease. Lifestyle "
+    "changes such as less salt, more exercise and weight loss lower blood pressure, and "
+    "medication is added when lifestyle changes are not enough to reach the target."
+)
+EN_A_EDIT = EN_A.replace("usually does not", "often does not").replace(
+    " and weight loss", ", and weight loss"
+)
+EN_B = (
+    "Asthma is a chronic inflammatory disease of the airways. Symptoms include episodes of "
+    "wheezing, coughing, chest tightness and shortness of breath, often worse at night. "
+    "Inhaled corticosteroids control the inflammation and short-acting bronchodilators relieve "
+    "attacks; patients should avoid known triggers such as smoke, pollen and cold air."
+)
+
+
+def _docs(*texts: str, **extra) -> list[dict]:
+    return [{"id": f"d{i}", "text": t, **extra} for i, t in enumerate(texts)]
+
+
+def _run(tmp_path, rows, **kwargs):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(src, rows)
+    result = dedup_documents(src, out, **kwargs)
+    kept = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return result, kept
+
+
+def test_tokenize_mixed_text_into_cjk_chars_and_words():
+    assert tokenize("Ｈello, 世界! COVID-19疫苗") == [
+        "hello",
+        "世",
+        "界",
+        "covid",
+        "19",
+        "疫",
+        "苗",
+    ]
+
+
+def test_normalise_collapses_case_width_whitespace_and_punctuation():
+    assert normalise("  Hello,\n\tWORLD！！ 你好，世界。") == "hello world 你好 世界"
+
+
+def test_signature_estimates_true_jaccard():
+    hasher = MinHasher(256, seed=3)
+    a, b = text_shingles(ZH_A, 5), text_shingles(ZH_A_EDIT, 5)
+    estimate = np.mean(hasher.signature(a) == hasher.signature(b))
+    assert abs(estimate - jaccard(a, b)) < 0.1
+    # batched signatures equal one-at-a-time ones, including an empty set
+    sets = [a, np.empty(0, dtype=np.uint64), b]
+    batch = hasher.signatures(sets)
+    assert np.array_equal(batch[0], hasher.signature(a)) and (batch[1] == 0xFFFFFFFF).all()
+
+
+def test_optimal_params_match_datasketch():
+    lsh = pytest.importorskip("datasketch.lsh")
+    for threshold in (0.5, 0.7, 0.8, 0.9):
+        for num_perm in (32, 128):
+            assert optimal_params(threshold, num_perm) == lsh._optimal_param(
+                threshold, num_perm, 0.5, 0.5
+            )
+
+
+def test_finds_zh_and_en_near_duplicates_without_false_merges(tmp_path):
+    assert jaccard(text_shingles(ZH_A, 5), text_shingles(ZH_B, 5)) < 0.1
+    result, kept = _run(tmp_path, _docs(ZH_A, ZH_B, EN_A, ZH_A_EDIT, EN_B, EN_A_EDIT))
+    assert sorted(sorted(c.ids) for c in result.clusters) == [["d0", "d3"], ["d2", "d5"]]
+    # both edits are shorter than their originals, so the originals are kept
+    assert [d["id"] for d in kept] == ["d0", "d1", "d2", "d4"]
+    assert result.counts.to_dict()["rejected_by_reason"] == {"near_duplicate": 2}
+    result.counts.check()
+
+
+def test_exact_duplicates_after_normalisation(tmp_path):
+    copy = "ＨＹＰＥＲＴＥＮＳＩＯＮ" + EN_A[12:].replace(". ", " ... ").replace(" ", "  ")
+    result, kept = _run(tmp_path, _docs(EN_A, copy, "...", "!!!"), rejects=tmp_path / "rej.jsonl")
+    rejected = [json.loads(x) for x in (tmp_path / "rej.jsonl").read_text().splitlines()]
+    assert result.counts.rejected_by_reason == {"exact_duplicate": 2}
+    # the copy is longer (extra spaces), so it is kept; "..." and "!!!" both normalise to "" and
+    # have the same length, so the first seen is kept
+    assert [d["id"] for d in kept] == ["d1", "d2"]
+    values = {r["row"]["id"]: r["value"] for r in rejected}
+    assert values == {
+        "d0": {"kept_id": "d1", "similarity": 1.0},
+        "d3": {"kept_id": "d2", "similarity": 1.0},
+    }
+
+
+def test_keep_rule_longest_then_first_seen(tmp_path):
+    short, longer = EN_A, EN_A + " Follow-up visits check the target."
+    result, kept = _run(tmp_path, _docs(short, longer, short.upper()))
+    assert [d["id"] for d in kept] == ["d1"]
+    assert result.clusters[0].kept == "d1"
+    tie, _ = _run(tmp_path, _docs(EN_A, EN_A.upper()))  # equal length: first seen wins
+    assert tie.clusters[0].kept == "d0"
+
+
+def test_clusters_file_report_and_extras_kept(tmp_path):
+    rows = _docs(ZH_A, ZH_A_EDIT, ZH_B, url="https://x")
+    result, kept = _run(
+        tmp_path,
+        rows,
+        clusters=tmp_path / "clusters.jsonl",
+        report=tmp_path / "report.json",
+        verify=True,
+    )
+    assert all(d["url"] == "https://x" and "meta" in d for d in kept)
+    (cluster,) = [json.loads(x) for x in (tmp_path / "clusters.jsonl").read_text().splitlines()]
+    true = jaccard(text_shingles(ZH_A, 5), text_shingles(ZH_A_EDIT, 5))
+    assert cluster["ids"] == ["d0", "d1"] and cluster["kept"] == "d0" and cluster["size"] == 2
+    assert cluster["pairs"] == [{"a": "d0", "b": "d1", "similarity": round(true, 4)}]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert {k: report[k] for k in ("read", "kept", "rejected")} == {
+        "read": 3,
+        "kept": 2,
+        "rejected": 1,
+    }
+    assert report["rejected_by_reason"] == {"near_duplicate": 1}
+    assert (report["bands"], report["rows"]) == optimal_params(0.8, 128)
+
+
+def test_verify_drops_candidates_below_threshold(tmp_path):
+    # At threshold 0.5 the pair is a candidate and verified (Jaccard ~0.7); at 0.95 it is not.
+    loose, _ = _run(tmp_path, _docs(ZH_A, ZH_A_EDIT), threshold=0.5, verify=True)
+    strict, _ = _run(tmp_path, _docs(ZH_A, ZH_A_EDIT), threshold=0.95, verify=True)
+    assert len(loose.clusters) == 1 and strict.clusters == []
+    assert strict.counts.kept == 2
+
+
+def test_streams_by_reading_the_path_twice(tmp_path, monkeypatch):
+    calls = []
+    real = dedup_mod.read_documents
+
+    def counting(path, **kwargs):
+        calls.append(path)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(dedup_mod, "read_documents", counting)
+    result, kept = _run(tmp_path, _docs(EN_A, EN_A_EDIT, EN_B))
+    assert len(calls) == 2 and calls[0] == calls[1] == tmp_path / "in.jsonl"
+    assert len(kept) == 2 and result.counts.read == 3
+    # pass 1 keeps no text: only ids, lengths and one signature per distinct text
+    scan = dedup_mod._Scan(MinHasher(16), 5)
+    scan.add("x", EN_A)
+    assert not any(isinstance(v, str) and len(v) > 1 for v in vars(scan).values())
