@@ -2,8 +2,136 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+LANGS = {"auto": ("zh", "en"), "zh": ("zh",), "en": ("en",)}
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    # Plain echo, not rich, as in data/cli.py: messages quote fields that rich reads as markup.
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _check_out(out: Path, option: str) -> None:
+    if not out.name.lower().endswith(".jsonl"):
+        raise _fail(f"{option} {out}: the output is jsonl; give it a .jsonl name", 2)
+
+
+def clean(
+    src: Path = typer.Argument(
+        ..., help="Raw documents: .jsonl/.json/.csv/.parquet/.txt or a dir."
+    ),
+    out: Path = typer.Argument(..., help="Cleaned documents, .jsonl (written atomically)."),
+    lang: str = typer.Option("auto", "--lang", help="auto (zh and en), zh or en: languages kept."),
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Write rejected rows with the filter and measured value here."
+    ),
+    report: Path | None = typer.Option(None, "--report", help="JSON report: counts by reason."),
+    redact_pii: bool = typer.Option(
+        False, "--redact-pii", help="Replace e-mails, phones, ID numbers by <EMAIL> ... tags."
+    ),
+    num_proc: int = typer.Option(1, "--num-proc", min=1, help="Worker processes."),
+) -> None:
+    """HTML to text, unicode repair, boilerplate removal, quality and language filters."""
+    from domaintune.data.clean import CleanConfig, clean_file
+    from domaintune.records import DataError
+
+    if lang not in LANGS:
+        raise _fail(f"--lang {lang!r}: choose one of {', '.join(LANGS)}", 2)
+    _check_out(out, "OUT")
+    config = CleanConfig(langs=LANGS[lang], redact_pii=redact_pii)
+    try:
+        summary = clean_file(
+            src, out, config=config, rejects=rejects, report=report, num_proc=num_proc
+        )
+    except DataError as err:
+        raise _fail(f"{err}; nothing written", 1) from None
+    typer.echo(summary.counts.summary("documents"))
+    if summary.lines_removed:
+        lines = ", ".join(f"{k}: {v}" for k, v in summary.lines_removed.most_common())
+        typer.echo(f"boilerplate lines removed: {lines}")
+    if summary.pii:
+        typer.echo("PII redacted: " + ", ".join(f"{k}: {v}" for k, v in summary.pii.items()))
+    typer.echo(f"wrote {summary.counts.kept} documents to {out}")
+
+
+def decontaminate(
+    src: Path = typer.Argument(..., help="Training rows: documents or conversations."),
+    out: Path = typer.Argument(..., help="Rows without overlap, .jsonl (written atomically)."),
+    against: list[Path] = typer.Option(
+        ..., "--against", help="Evaluation file(s): questions with choices, documents or chats."
+    ),
+    ngram: int = typer.Option(13, "--ngram", min=1, help="Word n-gram (GPT-3's 13)."),
+    char_ngram: int = typer.Option(25, "--char-ngram", min=1, help="Chinese character n-gram."),
+    rejects: Path | None = typer.Option(None, "--rejects", help="Write removed rows here."),
+    report: Path | None = typer.Option(None, "--report", help="JSON report with every hit."),
+) -> None:
+    """Remove training rows sharing a long n-gram with any evaluation item; list each hit."""
+    from domaintune.data.decontaminate import build_index, decontaminate_file
+    from domaintune.records import DataError
+
+    _check_out(out, "OUT")
+    try:
+        index = build_index(against, word_n=ngram, char_n=char_ngram)
+        counts, hits = decontaminate_file(src, out, index, rejects=rejects, report=report)
+    except DataError as err:
+        raise _fail(f"{err}; nothing written", 1) from None
+    for hit in hits:
+        typer.echo(f'{hit["id"]}: overlaps {hit["eval_item"]}: "{hit["ngram"]}"')
+    if index.too_short:
+        typer.echo(
+            f"warning: {len(index.too_short)} eval items are shorter than the n-gram and cannot "
+            "be checked; lower --ngram/--char-ngram to cover them",
+            err=True,
+        )
+    typer.echo(counts.summary("rows"))
+    typer.echo(f"wrote {counts.kept} rows to {out}")
+
+
+def stats(
+    src: Path = typer.Argument(..., help="Documents: a data file or a directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write a length histogram (.png)."),
+    tokenizer: Path | None = typer.Option(
+        None, "--tokenizer", help="Tokenizer directory: lengths in tokens, long-document shares."
+    ),
+) -> None:
+    """Documents, characters, tokens, length percentiles, languages, sources, duplicates."""
+    import json
+
+    from domaintune.data.accounting import progress
+    from domaintune.data.stats import corpus_stats, plot_lengths
+    from domaintune.io import read_documents
+    from domaintune.records import DataError
+
+    tok = None
+    if tokenizer is not None:
+        from domaintune.data.validate import load_tokenizer
+
+        try:
+            tok = load_tokenizer(tokenizer)
+        except (OSError, ValueError) as err:
+            raise _fail(f"--tokenizer {tokenizer}: cannot load a tokenizer ({err})", 1) from None
+    try:
+        figures = corpus_stats(progress(read_documents(src), "reading"), tokenizer=tok)
+    except DataError as err:
+        raise _fail(str(err), 1) from None
+    if plot is not None and figures["documents"]:
+        plot_lengths(figures, plot)
+    if as_json:
+        typer.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+        return
+    for key, value in figures.items():
+        if key == "length":
+            value = {k: v for k, v in value.items() if k != "histogram"}
+        typer.echo(f"{key}: {value}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `data` group."""
+    app.command()(clean)
+    app.command()(stats)
+    app.command()(decontaminate)

@@ -1,0 +1,135 @@
+"""`data decontaminate`: drop training rows that share a long n-gram with an evaluation item."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domaintune.data.accounting import Counts, Rejects, progress, write_report
+from domaintune.io import PathLike, atomic_write, read_eval_items, read_records
+from domaintune.records import Conversation, DataError, Document
+
+# GPT-3's contamination rule: 13-gram overlap on words (Brown et al. 2020, Appendix C).
+WORD_NGRAM = 13
+# Chinese has no spaces: character n-grams. 25 characters ~ 13 words at about 2 characters per
+# word (our conversion, not from a paper).
+CHAR_NGRAM = 25
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# One unit per CJK character, one per run of other letters/digits; punctuation and case dropped.
+_UNIT_RE = re.compile(f"[{_CJK}]|[^\\W{_CJK}_]+")
+_CJK_RE = re.compile(f"[{_CJK}]")
+
+
+def units(text: str) -> list[str]:
+    """NFKC-lowercased text as CJK characters and words, punctuation and spacing ignored."""
+    return _UNIT_RE.findall(unicodedata.normalize("NFKC", text).lower())
+
+
+def _is_chinese(toks: list[str]) -> bool:
+    return sum(bool(_CJK_RE.fullmatch(t)) for t in toks) * 2 >= len(toks)
+
+
+def _grams(toks: list[str], n: int) -> Iterator[str]:
+    for i in range(len(toks) - n + 1):
+        yield " ".join(toks[i : i + n])
+
+
+@dataclass
+class EvalIndex:
+    """N-grams of evaluation texts: word n-grams for spaced text, character n-grams for Chinese."""
+
+    word_n: int = WORD_NGRAM
+    char_n: int = CHAR_NGRAM
+    grams: dict[int, dict[str, str]] = field(default_factory=dict)  # n -> n-gram -> eval item id
+    items: int = 0
+    too_short: list[str] = field(default_factory=list)  # items with no n-gram: cannot be checked
+
+    def add(self, item_id: str, texts: Iterable[str]) -> None:
+        """Index one evaluation item (its question, choices ...), each text on its own."""
+        self.items += 1
+        found = False
+        for text in texts:
+            toks = units(text)
+            n = self.char_n if _is_chinese(toks) else self.word_n
+            table = self.grams.setdefault(n, {})
+            for gram in _grams(toks, n):
+                table.setdefault(gram, item_id)
+                found = True
+        if not found:
+            self.too_short.append(item_id)
+
+    def first_hit(self, text: str) -> tuple[str, str] | None:
+        """(eval item id, overlapping n-gram) for the first n-gram of `text` found, else None."""
+        toks = units(text)
+        for n, table in self.grams.items():
+            for gram in _grams(toks, n):
+                if gram in table:
+                    return table[gram], gram.replace(" ", "") if n == self.char_n else gram
+        return None
+
+
+def _eval_texts(path: PathLike) -> Iterator[tuple[str, list[str]]]:
+    try:
+        items = list(read_eval_items(path))
+    except DataError:
+        items = None  # not question rows: held-out documents or conversations
+    if items is not None:
+        for item in items:
+            yield item.id, [item.question, *(item.choices or {}).values()]
+        return
+    for record in read_records(path):
+        yield record.id, [record_text(record)]
+
+
+def build_index(paths: Iterable[PathLike], *, word_n: int = WORD_NGRAM, char_n: int = CHAR_NGRAM):
+    """Index every item of the evaluation files (ids prefixed by the file name)."""
+    index = EvalIndex(word_n=word_n, char_n=char_n)
+    for path in paths:
+        for item_id, texts in _eval_texts(path):
+            index.add(f"{Path(path).name}:{item_id}", texts)
+    return index
+
+
+def record_text(record: Document | Conversation) -> str:
+    """All the text of a training row: a document's text, or a conversation's every turn."""
+    if isinstance(record, Document):
+        return record.text
+    return "\n".join([record.system or "", *(m.content for m in record.messages)])
+
+
+def decontaminate_file(
+    src: PathLike,
+    out: PathLike,
+    index: EvalIndex,
+    *,
+    rejects: PathLike | None = None,
+    report: PathLike | None = None,
+) -> tuple[Counts, list[dict[str, Any]]]:
+    """Copy the rows of `src` that overlap no evaluation item to `out`; return counts and hits."""
+    import json
+
+    counts, hits = Counts(), []
+    with atomic_write(out) as f, Rejects(rejects, counts) as rej:
+        for record in progress(read_records(src), f"decontaminating {Path(src).name}"):
+            counts.read += 1
+            hit = index.first_hit(record_text(record))
+            if hit is None:
+                counts.kept += 1
+                f.write(json.dumps(record.to_dict(), ensure_ascii=False, default=str) + "\n")
+                continue
+            value = {"eval_item": hit[0], "ngram": hit[1]}
+            hits.append({"id": record.id, **value})
+            rej.add(record.to_dict(), "eval_overlap", value)
+    write_report(
+        report,
+        counts,
+        hits=hits,
+        eval_items=index.items,
+        eval_items_too_short=index.too_short,
+        ngram={"words": index.word_n, "chinese_chars": index.char_n},
+    )
+    return counts, hits

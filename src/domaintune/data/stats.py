@@ -1,0 +1,102 @@
+"""`data stats`: size, length distribution, languages, sources and duplicates of a corpus."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from domaintune.records import Document
+
+PERCENTILES = (5, 25, 50, 75, 95)
+LONG_TOKENS = (2048, 8192)  # common context lengths: documents longer than these get split
+HIST_BINS = 10
+_SPACE_RE = re.compile(r"\s+")
+
+
+def text_key(text: str) -> str:
+    """Hash of the normalised text (NFKC, lower case, whitespace collapsed): exact duplicates."""
+    import xxhash
+
+    norm = _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+    return xxhash.xxh3_64_hexdigest(norm.encode("utf-8"))
+
+
+def _distribution(lengths: list[int]) -> dict[str, Any]:
+    arr = np.asarray(lengths, dtype=np.int64)
+    if arr.size == 0:
+        return {}
+    # numpy's default ("linear") percentiles: the same method as pandas' describe()
+    out: dict[str, Any] = {f"p{p}": float(np.percentile(arr, p)) for p in PERCENTILES}
+    counts, edges = np.histogram(arr, bins=HIST_BINS)
+    out.update(max=int(arr.max()), mean=round(float(arr.mean()), 2))
+    out["histogram"] = {"edges": [round(float(e), 2) for e in edges], "counts": counts.tolist()}
+    return out
+
+
+def _lang(doc: Document) -> str:
+    if "lang" in doc.meta:
+        return str(doc.meta["lang"])  # set by `data clean`
+    from domaintune.data.clean import detect_language
+
+    return detect_language(doc.text)[0]
+
+
+def corpus_stats(docs: Iterable[Document], *, tokenizer: Any = None) -> dict[str, Any]:
+    """Corpus figures; lengths are in tokens with a tokenizer, else in characters."""
+    chars, tokens, langs, sources, domains, keys = [], [], Counter(), Counter(), Counter(), set()
+    for doc in docs:
+        chars.append(len(doc.text))
+        if tokenizer is not None:
+            tokens.append(len(tokenizer(doc.text, add_special_tokens=False)["input_ids"]))
+        langs[_lang(doc)] += 1
+        sources[doc.source] += 1
+        domain = doc.extra.get("category", doc.extra.get("domain"))
+        if domain is not None:
+            domains[str(domain)] += 1
+        keys.add(text_key(doc.text))
+    n = len(chars)
+    stats: dict[str, Any] = {
+        "documents": n,
+        "characters": sum(chars),
+        "tokens": sum(tokens) if tokenizer is not None else None,
+        "length_unit": "tokens" if tokenizer is not None else "characters",
+        "length": _distribution(tokens if tokenizer is not None else chars),
+        "languages": dict(langs.most_common()),
+        "sources": dict(sources.most_common()),
+        "domains": dict(domains.most_common()),
+        "exact_duplicates": n - len(keys),
+        "exact_duplicate_rate": round((n - len(keys)) / n, 4) if n else 0.0,
+        "near_duplicate_rate": None,
+        "notes": ["near-duplicates: run `domaintune data dedup`"],
+    }
+    if tokenizer is None:
+        stats["notes"].append("no --tokenizer: token counts and long-document shares not computed")
+    else:
+        for limit in LONG_TOKENS:
+            stats[f"share_over_{limit}_tokens"] = round(sum(t > limit for t in tokens) / n, 4)
+    return stats
+
+
+def plot_lengths(stats: dict[str, Any], path: Any) -> None:
+    """Bar chart of the length histogram, written atomically as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from domaintune.io import atomic_write
+
+    hist = stats["length"]["histogram"]
+    edges, counts = hist["edges"], hist["counts"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", edgecolor="black")
+    ax.set_xlabel(f"document length ({stats['length_unit']})")
+    ax.set_ylabel("documents")
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)

@@ -1,0 +1,64 @@
+"""`data stats`: exact figures on a small fixture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from domaintune.cli import app
+from domaintune.data.stats import corpus_stats, text_key
+from domaintune.io import write_jsonl
+from domaintune.records import Document
+
+runner = CliRunner()
+
+
+def _docs() -> list[Document]:
+    # lengths 10, 20, 30, 40, 100, 22 characters; the last repeats the second, recased, respaced
+    b = "b" * 10 + " " + "b" * 9
+    texts = ["a" * 10, b, "c" * 30, "d" * 40, "e" * 100, "B" * 10 + "  \n" + "b" * 9]
+    docs = [Document(f"d{i}", t, source="wiki" if i < 4 else "forum") for i, t in enumerate(texts)]
+    docs[0].extra["category"] = "cardiology"
+    docs[1].extra["domain"] = "oncology"
+    for d in docs:
+        d.meta["lang"] = "en"
+    return docs
+
+
+def test_exact_figures() -> None:
+    stats = corpus_stats(_docs())
+    assert stats["documents"] == 6 and stats["characters"] == 10 + 20 + 30 + 40 + 100 + 22
+    length = stats["length"]
+    # sorted 10, 20, 22, 30, 40, 100; linear interpolation at (n-1) * p / 100
+    assert (length["p5"], length["p25"], length["p50"]) == (12.5, 20.5, 26.0)
+    assert (length["p75"], length["p95"], length["max"]) == (37.5, 85.0, 100)
+    assert sum(length["histogram"]["counts"]) == 6 and length["histogram"]["edges"][0] == 10.0
+    assert stats["sources"] == {"wiki": 4, "forum": 2}
+    assert stats["domains"] == {"cardiology": 1, "oncology": 1}
+    assert stats["languages"] == {"en": 6}
+    assert (stats["exact_duplicates"], stats["exact_duplicate_rate"]) == (1, round(1 / 6, 4))
+    assert stats["tokens"] is None and any("--tokenizer" in n for n in stats["notes"])
+
+
+def test_text_key_ignores_case_width_and_spacing() -> None:
+    assert text_key("Heart  Attack\n") == text_key("ｈｅａｒｔ attack")
+    assert text_key("heart attack") != text_key("heart attacks")
+
+
+def test_with_tokenizer_and_cli(tmp_path: Path, tiny_model_dir) -> None:
+    from domaintune.data.validate import load_tokenizer
+
+    tok = load_tokenizer(tiny_model_dir)
+    stats = corpus_stats(_docs(), tokenizer=tok)
+    expected = [len(tok(d.text, add_special_tokens=False)["input_ids"]) for d in _docs()]
+    assert stats["tokens"] == sum(expected) and stats["length"]["max"] == max(expected)
+    assert stats["share_over_2048_tokens"] == 0.0
+    src = tmp_path / "docs.jsonl"
+    write_jsonl(src, _docs())
+    png = tmp_path / "len.png"
+    result = runner.invoke(app, ["data", "stats", str(src), "--json", "--plot", str(png)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["length"]["p50"] == 26.0
+    assert png.read_bytes()[:4] == b"\x89PNG"
