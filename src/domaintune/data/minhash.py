@@ -6,6 +6,7 @@ S-curve 1 - (1 - s^r)^b: Leskovec, Rajaraman, Ullman, Mining of Massive Datasets
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -72,6 +73,7 @@ def shingle_hashes(tokens: Sequence[str], n: int) -> np.ndarray:
     return np.unique(out)
 
 
+@functools.lru_cache(maxsize=1 << 20)  # tokens repeat: most of a corpus is a small vocabulary
 def _token_hash(token: str) -> int:
     return xxhash.xxh64_intdigest(token.encode("utf-8"))
 
