@@ -62,3 +62,24 @@ def test_with_tokenizer_and_cli(tmp_path: Path, tiny_model_dir) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["length"]["p50"] == 26.0
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_reports_the_near_duplicate_rate(tmp_path: Path) -> None:
+    base = (
+        "Hypertension is a long-term condition in which the blood pressure in the arteries is "
+        "persistently elevated. It usually does not cause symptoms, but it is a major risk factor "
+        "for stroke, coronary artery disease, heart failure and chronic kidney disease."
+    )
+    other = "Asthma is a chronic inflammatory disease of the airways with episodes of wheezing."
+    src = tmp_path / "docs.jsonl"
+    write_jsonl(
+        src,
+        [
+            {"id": "a", "text": base},
+            {"id": "b", "text": base.replace("kidney disease.", "kidney failure.")},
+            {"id": "c", "text": other},
+        ],
+    )
+    figures = json.loads(runner.invoke(app, ["data", "stats", str(src), "--json"]).output)
+    assert figures["near_duplicates"] == 1 and figures["near_duplicate_rate"] == round(1 / 3, 4)
+    assert figures["exact_duplicates"] == 0

@@ -92,6 +92,11 @@ def progress(items: Iterable[T], description: str, *, total: int | None = None) 
 
     with Progress(transient=True) as bar:
         task = bar.add_task(description, total=total)
+        pending = 0
         for item in items:
             yield item
-            bar.advance(task)
+            pending += 1
+            if pending == 256:  # advancing per item costs more than the work on short rows
+                bar.advance(task, pending)
+                pending = 0
+        bar.advance(task, pending)

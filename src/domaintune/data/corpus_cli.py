@@ -119,6 +119,8 @@ def stats(
         figures = corpus_stats(progress(read_documents(src), "reading"), tokenizer=tok)
     except DataError as err:
         raise _fail(str(err), 1) from None
+    if figures["documents"] and src.is_file():
+        figures.update(_near_duplicates(src))
     if plot is not None and figures["documents"]:
         plot_lengths(figures, plot)
     if as_json:
@@ -128,6 +130,23 @@ def stats(
         if key == "length":
             value = {k: v for k, v in value.items() if k != "histogram"}
         typer.echo(f"{key}: {value}")
+
+
+def _near_duplicates(src: Path) -> dict:
+    """Near-duplicate rate from a `data dedup` pass at its defaults (output discarded)."""
+    import tempfile
+
+    from domaintune.data.dedup import DEFAULT_THRESHOLD, dedup_documents
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = dedup_documents(src, Path(tmp) / "kept.jsonl")
+    counts = result.counts
+    near = counts.rejected_by_reason.get("near_duplicate", 0)
+    return {
+        "near_duplicates": near,
+        "near_duplicate_rate": round(near / counts.read, 4),
+        "near_duplicate_threshold": DEFAULT_THRESHOLD,
+    }
 
 
 def register(app: typer.Typer) -> None:
