@@ -183,6 +183,24 @@ def test_streams_by_reading_the_path_twice(tmp_path, monkeypatch):
     assert len(calls) == 2 and calls[0] == calls[1] == tmp_path / "in.jsonl"
     assert len(kept) == 2 and result.counts.read == 3
     # pass 1 keeps no text: only ids, lengths and one signature per distinct text
-    scan = dedup_mod._Scan(MinHasher(16), 5)
-    scan.add("x", EN_A)
+    scan = dedup_mod._Scan(16)
+    for hashed in dedup_mod._hash_chunk([("x", EN_A)], ngram=5, num_perm=16, seed=1):
+        scan.add(*hashed)
     assert not any(isinstance(v, str) and len(v) > 1 for v in vars(scan).values())
+    assert scan.signatures().shape == (1, 16)
+
+
+def test_num_proc_gives_the_same_result(tmp_path):
+    rows = _docs(ZH_A, ZH_B, EN_A, ZH_A_EDIT, EN_B, EN_A_EDIT, EN_A)
+    outs = []
+    for procs in (1, 2):
+        write_jsonl(tmp_path / "in.jsonl", rows)
+        result = dedup_documents(
+            tmp_path / "in.jsonl", tmp_path / f"out{procs}.jsonl", num_proc=procs
+        )
+        outs.append((tmp_path / f"out{procs}.jsonl").read_bytes())
+        assert result.counts.to_dict()["rejected_by_reason"] == {
+            "exact_duplicate": 1,
+            "near_duplicate": 2,
+        }
+    assert outs[0] == outs[1]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.clean_pii import redact_pii
 from domaintune.data.clean_text import html_to_text, looks_like_html, normalise, remove_boilerplate
+from domaintune.data.parallel import ordered_map
 from domaintune.data.quality import SOURCES, CleanConfig, first_failure
 from domaintune.io import PathLike, atomic_write, read_documents
 from domaintune.records import Document
@@ -81,32 +81,6 @@ def clean_document(doc: Document, config: CleanConfig) -> CleanResult:
         return CleanResult(doc, failure[0], failure[1], removed, pii)
     meta = {**doc.meta, "lang": lang}
     return CleanResult(dataclasses.replace(doc, text=text, meta=meta), None, None, removed, pii)
-
-
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
-        yield chunk
-
-
-def ordered_map(
-    fn: Callable[[list[T]], list[R]],
-    items: Iterable[T],
-    *,
-    num_proc: int = 1,
-    chunk_size: int = 256,
-) -> Iterator[R]:
-    """Apply `fn` to chunks of `items` in `num_proc` processes; results in input order."""
-    if num_proc <= 1:
-        for chunk in _chunks(items, chunk_size):
-            yield from fn(chunk)
-        return
-    import multiprocessing
-
-    with multiprocessing.get_context("spawn").Pool(num_proc) as pool:
-        # imap keeps order and pulls chunks lazily, so memory stays bounded on large inputs.
-        for results in pool.imap(fn, _chunks(items, chunk_size)):
-            yield from results
 
 
 def _clean_chunk(docs: list[Document], config: CleanConfig) -> list[CleanResult]:

@@ -9,6 +9,7 @@ document seen first.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +27,13 @@ from domaintune.data.minhash import (
     shingle_hashes,
     split_tokens,
 )
+from domaintune.data.parallel import ordered_map
 from domaintune.io import PathLike, read_documents, write_jsonl
 
 # Lee et al. 2022, "Deduplicating Training Data Makes Language Models Better": 5-gram shingles,
 # Jaccard 0.8. Here a gram is a latin word or one CJK character.
 DEFAULT_THRESHOLD, DEFAULT_NGRAM, DEFAULT_NUM_PERM = 0.8, 5, 128
-_SIGNATURE_BATCH = 512  # distinct texts hashed together (one numpy call)
+_SIGNATURE_BATCH = 512  # documents hashed together (one numpy call; one chunk per process task)
 
 
 @dataclass
@@ -61,44 +63,48 @@ class DedupResult:
 class _Scan:
     """Pass-1 state: grows with the number of documents, not their text."""
 
-    def __init__(self, hasher: MinHasher, ngram: int):
-        self.hasher, self.ngram = hasher, ngram
+    def __init__(self, num_perm: int):
+        self.num_perm = num_perm
         self.ids: list[str] = []
         self.lengths: list[int] = []
         self.text_of: list[int] = []  # doc index -> distinct-text index
         self.first_doc: list[int] = []  # distinct-text index -> first doc with that text
         self.empty: list[bool] = []  # distinct text has no tokens
         self._seen: dict[bytes, int] = {}
-        self._pending: list[np.ndarray] = []
-        self._blocks: list[np.ndarray] = []
+        self._sigs: list[np.ndarray] = []
 
-    def add(self, doc_id: str, text: str) -> None:
-        """Record one document; hash its shingles when its normalised text is new."""
-        norm = normalise(text)
-        key = exact_key(norm)
+    def add(self, doc_id: str, length: int, key: bytes, empty: bool, sig: np.ndarray) -> None:
+        """Record one hashed document; keep its signature when its normalised text is new."""
         self.ids.append(doc_id)
-        self.lengths.append(len(text))
+        self.lengths.append(length)
         index = self._seen.setdefault(key, len(self._seen))
         self.text_of.append(index)
         if index == len(self.first_doc):
             self.first_doc.append(len(self.ids) - 1)
-            self._pending.append(shingle_hashes(split_tokens(norm), self.ngram))
-            self.empty.append(len(self._pending[-1]) == 0)
-            if len(self._pending) >= _SIGNATURE_BATCH:
-                self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            self._blocks.append(self.hasher.signatures(self._pending))
-            self._pending = []
+            self.empty.append(empty)
+            self._sigs.append(sig)
 
     def signatures(self) -> np.ndarray:
         """All distinct texts' signatures: uint32 [num_texts, num_perm]."""
-        self._flush()
-        if not self._blocks:
-            return np.empty((0, self.hasher.num_perm), dtype=np.uint32)
-        self._blocks = [np.concatenate(self._blocks)]
-        return self._blocks[0]
+        if not self._sigs:
+            return np.empty((0, self.num_perm), dtype=np.uint32)
+        return np.stack(self._sigs)
+
+
+def _hash_chunk(
+    docs: list[tuple[str, str]], *, ngram: int, num_perm: int, seed: int
+) -> list[tuple[str, int, bytes, bool, np.ndarray]]:
+    """(id, length, exact key, empty, signature) per document: the work pass 1 parallelises."""
+    keys, shingles = [], []
+    for _, text in docs:
+        norm = normalise(text)
+        keys.append(exact_key(norm))
+        shingles.append(shingle_hashes(split_tokens(norm), ngram))
+    sigs = MinHasher(num_perm, seed=seed).signatures(shingles)
+    return [
+        (doc_id, len(text), key, len(sh) == 0, sig)
+        for (doc_id, text), key, sh, sig in zip(docs, keys, shingles, sigs, strict=True)
+    ]
 
 
 def dedup_documents(
@@ -113,14 +119,17 @@ def dedup_documents(
     rejects: PathLike | None = None,
     report: PathLike | None = None,
     seed: int = 1,
+    num_proc: int = 1,
 ) -> DedupResult:
     """Write `path`'s documents minus exact and near duplicates to `out` (jsonl, atomic)."""
     if ngram < 1 or num_perm < 2:
         raise ValueError(f"ngram must be >= 1 and num_perm >= 2, got {ngram} and {num_perm}")
     bands, rows = optimal_params(threshold, num_perm)
-    scan = _Scan(MinHasher(num_perm, seed=seed), ngram)
-    for doc in progress(read_documents(path), "dedup: hashing"):
-        scan.add(doc.id, doc.text)
+    scan = _Scan(num_perm)
+    docs = ((d.id, d.text) for d in progress(read_documents(path), "dedup: hashing"))
+    fn = functools.partial(_hash_chunk, ngram=ngram, num_perm=num_perm, seed=seed)
+    for hashed in ordered_map(fn, docs, num_proc=num_proc, chunk_size=_SIGNATURE_BATCH):
+        scan.add(*hashed)
     sigs = scan.signatures()
     edges, sims = _candidate_edges(scan, sigs, bands, rows)
     shingles: dict[int, np.ndarray] = {}
@@ -132,7 +141,13 @@ def dedup_documents(
     counts = Counts(read=len(scan.ids))
     with Rejects(rejects, counts) as rej:
         write_jsonl(out, _kept_rows(path, plan, rej, counts))
-    settings = {"threshold": threshold, "ngram": ngram, "num_perm": num_perm, "verify": verify}
+    settings = {
+        "threshold": threshold,
+        "ngram": ngram,
+        "num_perm": num_perm,
+        "verify": verify,
+        "num_proc": num_proc,
+    }
     result = DedupResult(counts, plan["clusters"], bands, rows, settings)
     if clusters is not None:
         write_jsonl(clusters, (c.to_dict() for c in result.clusters))

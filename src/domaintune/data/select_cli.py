@@ -29,6 +29,7 @@ def dedup(
     rejects: Path | None = typer.Option(None, "--rejects", help="Write dropped rows (.jsonl)."),
     report: Path | None = typer.Option(None, "--report", help="Write counts as JSON."),
     verify: bool = typer.Option(False, "--verify", help="Check candidates by true Jaccard."),
+    num_proc: int = typer.Option(1, "--num-proc", min=1, help="Processes for hashing (pass 1)."),
 ) -> None:
     """Drop exact and near duplicates (MinHash LSH); keep the longest document per cluster."""
     from domaintune.data.dedup import dedup_documents
@@ -41,7 +42,7 @@ def dedup(
     try:
         result = dedup_documents(
             src, out, threshold=threshold, ngram=ngram, num_perm=num_perm, verify=verify,
-            clusters=clusters, rejects=rejects, report=report,
+            clusters=clusters, rejects=rejects, report=report, num_proc=num_proc,
         )  # fmt: skip
     except DataError as err:
         raise _fail(str(err), 1) from None
