@@ -77,3 +77,38 @@ def test_cli_removes_rows_and_reports_each_hit(tmp_path: Path) -> None:
     ]
     assert (report["read"], report["kept"], report["rejected"]) == (2, 1, 1)
     assert json.loads(rej.read_text())["reason"] == "eval_overlap"
+
+
+def test_num_proc_gives_the_same_output(tmp_path: Path) -> None:
+    rows = [
+        {"id": f"r{i}", "text": t}
+        for i, t in enumerate(
+            [
+                "clean text about the heart",
+                EN_Q + " and more words",
+                ZH_Q + "。",
+                "另一段干净的文本",
+            ]
+            * 3
+        )
+    ]
+    write_jsonl(tmp_path / "train.jsonl", rows)
+    outs = []
+    for procs in ("1", "2"):
+        out = tmp_path / f"out{procs}.jsonl"
+        result = runner.invoke(
+            app,
+            [
+                "data",
+                "decontaminate",
+                str(tmp_path / "train.jsonl"),
+                str(out),
+                "--against",
+                str(_eval_file(tmp_path)),
+                "--num-proc",
+                procs,
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] and outs[0].count(b"\n") == 6  # 6 of 12 rows overlap the exam

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -59,7 +60,9 @@ def test_round_robin_takes_one_per_group_in_turn():
 def test_select_by_cluster_samples_evenly(tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_jsonl(src, _rows())
-    result = select_file(src, out, n=6, k=3, seed=1, report=tmp_path / "r.json")
+    result = select_file(
+        src, out, n=6, k=3, seed=1, report=tmp_path / "r.json", rejects=tmp_path / "rej.jsonl"
+    )
     chosen = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert (
         sorted(r["group"] for r in chosen)
@@ -70,6 +73,12 @@ def test_select_by_cluster_samples_evenly(tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     assert (report["read"], report["kept"], report["rejected"]) == (24, 6, 18)
     assert report["rejected_by_reason"] == {"not_selected": 18}
+    rejected = [json.loads(x) for x in (tmp_path / "rej.jsonl").read_text().splitlines()]
+    assert len(rejected) == 18 and {r["reason"] for r in rejected} == {"not_selected"}
+    assert {r["row"]["id"] for r in rejected} | {r["id"] for r in chosen} == {
+        r["id"] for r in _rows()
+    }  # every row is either selected or on the rejects file
+    assert Counter(r["value"]["cluster"] for r in rejected) == Counter({0: 6, 1: 6, 2: 6})
 
 
 def test_select_by_category_uses_given_field_first(tmp_path):

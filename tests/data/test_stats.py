@@ -83,3 +83,7 @@ def test_cli_reports_the_near_duplicate_rate(tmp_path: Path) -> None:
     figures = json.loads(runner.invoke(app, ["data", "stats", str(src), "--json"]).output)
     assert figures["near_duplicates"] == 1 and figures["near_duplicate_rate"] == round(1 / 3, 4)
     assert figures["exact_duplicates"] == 0
+
+
+def test_num_proc_gives_the_same_figures() -> None:
+    assert corpus_stats(_docs() * 3, num_proc=2) == corpus_stats(_docs() * 3)

@@ -68,6 +68,7 @@ def decontaminate(
     char_ngram: int = typer.Option(25, "--char-ngram", min=1, help="Chinese character n-gram."),
     rejects: Path | None = typer.Option(None, "--rejects", help="Write removed rows here."),
     report: Path | None = typer.Option(None, "--report", help="JSON report with every hit."),
+    num_proc: int = typer.Option(1, "--num-proc", min=1, help="Worker processes."),
 ) -> None:
     """Remove training rows sharing a long n-gram with any evaluation item; list each hit."""
     from domaintune.data.decontaminate import build_index, decontaminate_file
@@ -76,7 +77,9 @@ def decontaminate(
     _check_out(out, "OUT")
     try:
         index = build_index(against, word_n=ngram, char_n=char_ngram)
-        counts, hits = decontaminate_file(src, out, index, rejects=rejects, report=report)
+        counts, hits = decontaminate_file(
+            src, out, index, rejects=rejects, report=report, num_proc=num_proc
+        )
     except DataError as err:
         raise _fail(f"{err}; nothing written", 1) from None
     for hit in hits:
@@ -98,6 +101,7 @@ def stats(
     tokenizer: Path | None = typer.Option(
         None, "--tokenizer", help="Tokenizer directory: lengths in tokens, long-document shares."
     ),
+    num_proc: int = typer.Option(1, "--num-proc", min=1, help="Worker processes."),
 ) -> None:
     """Documents, characters, tokens, length percentiles, languages, sources, duplicates."""
     import json
@@ -116,11 +120,14 @@ def stats(
         except (OSError, ValueError) as err:
             raise _fail(f"--tokenizer {tokenizer}: cannot load a tokenizer ({err})", 1) from None
     try:
-        figures = corpus_stats(progress(read_documents(src), "reading"), tokenizer=tok)
+        figures = corpus_stats(
+            progress(read_documents(src), "reading"), tokenizer=tok, num_proc=num_proc
+        )
     except DataError as err:
         raise _fail(str(err), 1) from None
     if figures["documents"] and src.is_file():
         figures.update(_near_duplicates(src))
+        figures["notes"] = [n for n in figures["notes"] if not n.startswith("near-duplicates")]
     if plot is not None and figures["documents"]:
         plot_lengths(figures, plot)
     if as_json:

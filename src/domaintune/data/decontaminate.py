@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
+from domaintune.data.parallel import ordered_map
 from domaintune.io import PathLike, atomic_write, read_eval_items, read_records
 from domaintune.records import Conversation, DataError, Document
 
@@ -101,6 +103,10 @@ def record_text(record: Document | Conversation) -> str:
     return "\n".join([record.system or "", *(m.content for m in record.messages)])
 
 
+def _check_chunk(records: list, *, index: EvalIndex) -> list[tuple[Any, tuple[str, str] | None]]:
+    return [(r, index.first_hit(record_text(r))) for r in records]
+
+
 def decontaminate_file(
     src: PathLike,
     out: PathLike,
@@ -108,15 +114,20 @@ def decontaminate_file(
     *,
     rejects: PathLike | None = None,
     report: PathLike | None = None,
+    num_proc: int = 1,
 ) -> tuple[Counts, list[dict[str, Any]]]:
     """Copy the rows of `src` that overlap no evaluation item to `out`; return counts and hits."""
     import json
 
     counts, hits = Counts(), []
+    records = progress(read_records(src), f"decontaminating {Path(src).name}")
+    # Large chunks: the eval index travels with every chunk sent to a worker process.
+    checked = ordered_map(
+        functools.partial(_check_chunk, index=index), records, num_proc=num_proc, chunk_size=2048
+    )
     with atomic_write(out) as f, Rejects(rejects, counts) as rej:
-        for record in progress(read_records(src), f"decontaminating {Path(src).name}"):
+        for record, hit in checked:
             counts.read += 1
-            hit = index.first_hit(record_text(record))
             if hit is None:
                 counts.kept += 1
                 f.write(json.dumps(record.to_dict(), ensure_ascii=False, default=str) + "\n")

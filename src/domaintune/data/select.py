@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from domaintune.data.accounting import Counts, write_report
+from domaintune.data.accounting import Counts, Rejects, write_report
 from domaintune.data.minhash import normalise
 from domaintune.io import PathLike, file_stem, iter_rows, write_jsonl
 from domaintune.records import RawRow, parse_conversation
@@ -230,8 +230,12 @@ def select_file(
     seed: int = 0,
     embedder: PathLike | None = None,
     report: PathLike | None = None,
+    rejects: PathLike | None = None,
 ) -> dict[str, Any]:
-    """Write n conversations of `path` (rows unchanged, input order) to `out`; return the report."""
+    """Write n conversations of `path` (rows unchanged, input order) to `out`; return the report.
+
+    `rejects` receives the rows not selected, each with its cluster or category.
+    """
     if by not in ("cluster", "category"):
         raise ValueError(f"--by {by!r}: choose cluster or category")
     if n < 1:
@@ -250,7 +254,13 @@ def select_file(
     chosen = sorted(picked)
     write_jsonl(out, (data.rows[i] for i in chosen))
     counts = Counts(read=len(data.rows), kept=len(chosen))
-    counts.rejected_by_reason["not_selected"] = len(data.rows) - len(chosen)
+    groups = labels.tolist() if by == "cluster" else data.categories
+    field = "cluster" if by == "cluster" else "category"
+    taken = set(chosen)
+    with Rejects(rejects, counts) as rej:
+        for i, row in enumerate(data.rows):
+            if i not in taken:
+                rej.add(row, "not_selected", {field: groups[i]})
     extra["category_balance"] = category_report([data.categories[i] for i in chosen])
     write_report(report, counts, **extra)
     return {**counts.to_dict(), **extra}

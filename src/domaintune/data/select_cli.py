@@ -66,6 +66,9 @@ def select(
     k: int | None = typer.Option(None, "--k", help="Clusters (default sqrt(rows/2), <= n)."),
     seed: int = typer.Option(0, "--seed", help="Seed for k-means++ and category sampling."),
     report: Path | None = typer.Option(None, "--report", help="Write counts as JSON."),
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Write the rows not selected, with their cluster or category."
+    ),
 ) -> None:
     """Select n diverse conversations: even over prompt clusters or task categories."""
     from domaintune.data.select import select_file
@@ -73,7 +76,10 @@ def select(
 
     _require_jsonl(out, "OUT")
     try:
-        result = select_file(src, out, n=n, by=by, k=k, seed=seed, embedder=embedder, report=report)
+        result = select_file(
+            src, out, n=n, by=by, k=k, seed=seed, embedder=embedder, report=report,
+            rejects=rejects,
+        )  # fmt: skip
     except DataError as err:
         raise _fail(str(err), 1) from None
     except ValueError as err:

@@ -46,19 +46,40 @@ def _lang(doc: Document) -> str:
     return detect_language(doc.text)[0]
 
 
-def corpus_stats(docs: Iterable[Document], *, tokenizer: Any = None) -> dict[str, Any]:
-    """Corpus figures; lengths are in tokens with a tokenizer, else in characters."""
-    chars, tokens, langs, sources, domains, keys = [], [], Counter(), Counter(), Counter(), set()
+def _measure_chunk(docs: list[Document], *, tokenizer: Any = None) -> list[tuple]:
+    """Per document: (characters, tokens or None, language, source, domain, exact key)."""
+    out = []
     for doc in docs:
-        chars.append(len(doc.text))
+        n_tok = None
         if tokenizer is not None:
-            tokens.append(len(tokenizer(doc.text, add_special_tokens=False)["input_ids"]))
-        langs[_lang(doc)] += 1
-        sources[doc.source] += 1
+            n_tok = len(tokenizer(doc.text, add_special_tokens=False)["input_ids"])
         domain = doc.extra.get("category", doc.extra.get("domain"))
+        out.append((len(doc.text), n_tok, _lang(doc), doc.source, domain, text_key(doc.text)))
+    return out
+
+
+def corpus_stats(
+    docs: Iterable[Document], *, tokenizer: Any = None, num_proc: int = 1
+) -> dict[str, Any]:
+    """Corpus figures; lengths are in tokens with a tokenizer, else in characters."""
+    import functools
+
+    from domaintune.data.parallel import ordered_map
+
+    chars, tokens, langs, sources, domains, keys = [], [], Counter(), Counter(), Counter(), set()
+    measure = functools.partial(_measure_chunk, tokenizer=tokenizer)
+    # Large chunks: the tokenizer travels with every chunk sent to a worker process.
+    for n_chars, n_tok, lang, source, domain, key in ordered_map(
+        measure, docs, num_proc=num_proc, chunk_size=2048
+    ):
+        chars.append(n_chars)
+        if n_tok is not None:
+            tokens.append(n_tok)
+        langs[lang] += 1
+        sources[source] += 1
         if domain is not None:
             domains[str(domain)] += 1
-        keys.add(text_key(doc.text))
+        keys.add(key)
     n = len(chars)
     stats: dict[str, Any] = {
         "documents": n,
