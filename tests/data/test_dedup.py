@@ -204,3 +204,10 @@ def test_num_proc_gives_the_same_result(tmp_path):
             "near_duplicate": 2,
         }
     assert outs[0] == outs[1]
+
+
+def test_text_tokens_equal_the_normalised_tokens():
+    from domaintune.data.minhash import text_tokens, tokenize
+
+    for text in (ZH_A, EN_A, "Mixed 文本, with ＦＵＬＬ-width; and__under_scores 123!", "", "..."):
+        assert text_tokens(text) == tokenize(text)

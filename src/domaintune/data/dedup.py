@@ -20,12 +20,11 @@ from domaintune.data.minhash import (
     MinHasher,
     band_pairs,
     estimated_jaccard,
-    exact_key,
     jaccard,
-    normalise,
     optimal_params,
     shingle_hashes,
-    split_tokens,
+    text_tokens,
+    tokens_key,
 )
 from domaintune.data.parallel import ordered_map
 from domaintune.io import PathLike, read_documents, write_jsonl
@@ -97,9 +96,9 @@ def _hash_chunk(
     """(id, length, exact key, empty, signature) per document: the work pass 1 parallelises."""
     keys, shingles = [], []
     for _, text in docs:
-        norm = normalise(text)
-        keys.append(exact_key(norm))
-        shingles.append(shingle_hashes(split_tokens(norm), ngram))
+        tokens = text_tokens(text)
+        keys.append(tokens_key(tokens))
+        shingles.append(shingle_hashes(tokens, ngram, unique=False))
     sigs = MinHasher(num_perm, seed=seed).signatures(shingles)
     return [
         (doc_id, len(text), key, len(sh) == 0, sig)
@@ -173,7 +172,7 @@ def _reread_shingles(
     found: dict[int, np.ndarray] = {}
     for i, doc in enumerate(progress(read_documents(path), "dedup: verifying")):
         if i in wanted:
-            found[wanted[i]] = shingle_hashes(split_tokens(normalise(doc.text)), ngram)
+            found[wanted[i]] = shingle_hashes(text_tokens(doc.text), ngram)
     return found
 
 

@@ -42,6 +42,19 @@ def tokenize(text: str) -> list[str]:
     return split_tokens(normalise(text))
 
 
+def text_tokens(text: str) -> list[str]:
+    """The same tokens as tokenize(text), without building the normalised string: the token
+    pattern never matches the punctuation and spaces that normalise() collapses."""
+    if not text.isascii():  # NFKC leaves ASCII unchanged
+        text = unicodedata.normalize("NFKC", text)
+    return _TOKEN.findall(text.lower())
+
+
+def tokens_key(tokens: Sequence[str]) -> bytes:
+    """128-bit hash of a token sequence: equal keys are exact duplicates after normalisation."""
+    return xxhash.xxh3_128_digest("\x1f".join(tokens).encode("utf-8"))
+
+
 def split_tokens(normalised: str) -> list[str]:
     """Tokens of already normalised text: each CJK character, each run of other letters/digits."""
     return _TOKEN.findall(normalised)
@@ -54,26 +67,38 @@ def shingle_strings(tokens: Sequence[str], n: int) -> set[str]:
     return {" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
-def shingle_hashes(tokens: Sequence[str], n: int) -> np.ndarray:
-    """Unique 64-bit hashes of the token n-grams; a text shorter than n is one shingle.
+def shingle_hashes(tokens: Sequence[str], n: int, *, unique: bool = True) -> np.ndarray:
+    """64-bit hashes of the token n-grams; a text shorter than n is one shingle.
 
     Each token is hashed once with xxh64; an n-gram's hash is a polynomial of its tokens' hashes,
-    computed for all n-grams at once. Returns uint64 [num_shingles].
+    computed for all n-grams at once. Returns uint64 [num_shingles], sorted and unique unless
+    `unique=False` (enough for a MinHash signature: a repeated shingle cannot change a minimum).
     """
     if not tokens:
         return np.empty(0, dtype=np.uint64)
-    h = np.fromiter(map(_token_hash, tokens), dtype=np.uint64, count=len(tokens))
+    h = _token_hashes(tokens)
     m = max(len(h) - n + 1, 1)
     out = h[:m].copy()
     for i in range(1, min(n, len(h))):
         out *= _MIX
         out += h[i : i + m]
-    return np.unique(out)
+    return np.unique(out) if unique else out
 
 
-@functools.lru_cache(maxsize=1 << 20)  # tokens repeat: most of a corpus is a small vocabulary
-def _token_hash(token: str) -> int:
-    return xxhash.xxh64_intdigest(token.encode("utf-8"))
+_TOKEN_HASHES: dict[str, int] = {}  # tokens repeat: most of a corpus is a small vocabulary
+_MAX_CACHED_TOKENS = 1 << 20
+
+
+def _token_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """xxh64 of each token, uint64 [tokens]; dictionary lookups in C for tokens seen before."""
+    try:
+        return np.fromiter(map(_TOKEN_HASHES.__getitem__, tokens), np.uint64, len(tokens))
+    except KeyError:
+        if len(_TOKEN_HASHES) > _MAX_CACHED_TOKENS:
+            _TOKEN_HASHES.clear()  # bounded memory on corpora with huge vocabularies
+        for token in set(tokens).difference(_TOKEN_HASHES):
+            _TOKEN_HASHES[token] = xxhash.xxh64_intdigest(token.encode("utf-8"))
+        return np.fromiter(map(_TOKEN_HASHES.__getitem__, tokens), np.uint64, len(tokens))
 
 
 def text_shingles(text: str, n: int) -> np.ndarray:
