@@ -6,18 +6,9 @@ from pathlib import Path
 
 import typer
 
+from domaintune.data.cli_common import fail, require_jsonl
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    # Plain echo, not rich: messages quote fields like "history[0]" that rich reads as markup.
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _require_jsonl(out: Path, option: str) -> None:
-    if not out.name.lower().endswith(".jsonl"):
-        raise _fail(f"{option} {out}: the output is jsonl; give it a .jsonl name", 2)
 
 
 @app.command()
@@ -45,7 +36,7 @@ def validate(
     from domaintune.data.validate import rejected_path, validate_file
 
     if drop_invalid is not None:
-        _require_jsonl(drop_invalid, "--drop-invalid")
+        require_jsonl(drop_invalid, "--drop-invalid")
     tok = _load_tokenizer(tokenizer) if tokenizer is not None else None
     try:
         report = validate_file(
@@ -57,7 +48,7 @@ def validate(
             drop_invalid=drop_invalid,
         )
     except ValueError as err:
-        raise _fail(str(err), 2) from None
+        raise fail(str(err), 2) from None
     for problem in report.problems:
         typer.echo(problem.message)
     if report.file_error is not None:
@@ -80,7 +71,7 @@ def _load_tokenizer(path: Path):
     try:
         return load_tokenizer(path)
     except (OSError, ValueError) as err:
-        raise _fail(f"--tokenizer {path}: cannot load a tokenizer ({err})", 1) from None
+        raise fail(f"--tokenizer {path}: cannot load a tokenizer ({err})", 1) from None
 
 
 @app.command()
@@ -94,8 +85,8 @@ def convert(
     from domaintune.records import DataError
 
     if to not in TARGETS:
-        raise _fail(f"--to {to!r}: choose one of {', '.join(TARGETS)}", 2)
-    _require_jsonl(out, "OUT")
+        raise fail(f"--to {to!r}: choose one of {', '.join(TARGETS)}", 2)
+    require_jsonl(out, "OUT")
     try:
         count = convert_file(src, out, to=to)
     except DataError as err:
@@ -105,7 +96,7 @@ def convert(
         )
         raise typer.Exit(1) from None
     except OSError as err:
-        raise _fail(f"{src}: cannot read the file ({err})", 1) from None
+        raise fail(f"{src}: cannot read the file ({err})", 1) from None
     typer.echo(f"wrote {count} {to} rows to {out}")
 
 

@@ -6,18 +6,9 @@ from pathlib import Path
 
 import typer
 
+from domaintune.data.cli_common import fail, require_jsonl
+
 LANGS = {"auto": ("zh", "en"), "zh": ("zh",), "en": ("en",)}
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    # Plain echo, not rich, as in data/cli.py: messages quote fields that rich reads as markup.
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _check_out(out: Path, option: str) -> None:
-    if not out.name.lower().endswith(".jsonl"):
-        raise _fail(f"{option} {out}: the output is jsonl; give it a .jsonl name", 2)
 
 
 def clean(
@@ -40,15 +31,15 @@ def clean(
     from domaintune.records import DataError
 
     if lang not in LANGS:
-        raise _fail(f"--lang {lang!r}: choose one of {', '.join(LANGS)}", 2)
-    _check_out(out, "OUT")
+        raise fail(f"--lang {lang!r}: choose one of {', '.join(LANGS)}", 2)
+    require_jsonl(out, "OUT")
     config = CleanConfig(langs=LANGS[lang], redact_pii=redact_pii)
     try:
         summary = clean_file(
             src, out, config=config, rejects=rejects, report=report, num_proc=num_proc
         )
     except DataError as err:
-        raise _fail(f"{err}; nothing written", 1) from None
+        raise fail(f"{err}; nothing written", 1) from None
     typer.echo(summary.counts.summary("documents"))
     if summary.lines_removed:
         lines = ", ".join(f"{k}: {v}" for k, v in summary.lines_removed.most_common())
@@ -74,14 +65,14 @@ def decontaminate(
     from domaintune.data.decontaminate import build_index, decontaminate_file
     from domaintune.records import DataError
 
-    _check_out(out, "OUT")
+    require_jsonl(out, "OUT")
     try:
         index = build_index(against, word_n=ngram, char_n=char_ngram)
         counts, hits = decontaminate_file(
             src, out, index, rejects=rejects, report=report, num_proc=num_proc
         )
     except DataError as err:
-        raise _fail(f"{err}; nothing written", 1) from None
+        raise fail(f"{err}; nothing written", 1) from None
     for hit in hits:
         typer.echo(f'{hit["id"]}: overlaps {hit["eval_item"]}: "{hit["ngram"]}"')
     if index.too_short:
@@ -118,13 +109,13 @@ def stats(
         try:
             tok = load_tokenizer(tokenizer)
         except (OSError, ValueError) as err:
-            raise _fail(f"--tokenizer {tokenizer}: cannot load a tokenizer ({err})", 1) from None
+            raise fail(f"--tokenizer {tokenizer}: cannot load a tokenizer ({err})", 1) from None
     try:
         figures = corpus_stats(
             progress(read_documents(src), "reading"), tokenizer=tok, num_proc=num_proc
         )
     except DataError as err:
-        raise _fail(str(err), 1) from None
+        raise fail(str(err), 1) from None
     if figures["documents"] and src.is_file():
         figures.update(_near_duplicates(src))
         figures["notes"] = [n for n in figures["notes"] if not n.startswith("near-duplicates")]

@@ -7,16 +7,7 @@ from pathlib import Path
 
 import typer
 
-
-def _fail(message: str, code: int) -> typer.Exit:
-    # Plain echo, not rich: messages quote fields like "history[0]" that rich reads as markup.
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _require_jsonl(path: Path | None, option: str) -> None:
-    if path is not None and not path.name.lower().endswith(".jsonl"):
-        raise _fail(f"{option} {path}: the output is jsonl; give it a .jsonl name", 2)
+from domaintune.data.cli_common import fail, require_jsonl
 
 
 def dedup(
@@ -36,18 +27,18 @@ def dedup(
     from domaintune.records import DataError
 
     for path, option in ((out, "OUT"), (clusters, "--clusters"), (rejects, "--rejects")):
-        _require_jsonl(path, option)
+        require_jsonl(path, option)
     if not 0.0 < threshold < 1.0:
-        raise _fail(f"--threshold {threshold}: give a value between 0 and 1", 2)
+        raise fail(f"--threshold {threshold}: give a value between 0 and 1", 2)
     try:
         result = dedup_documents(
             src, out, threshold=threshold, ngram=ngram, num_perm=num_perm, verify=verify,
             clusters=clusters, rejects=rejects, report=report, num_proc=num_proc,
         )  # fmt: skip
     except DataError as err:
-        raise _fail(str(err), 1) from None
+        raise fail(str(err), 1) from None
     except ValueError as err:
-        raise _fail(str(err), 2) from None
+        raise fail(str(err), 2) from None
     typer.echo(result.counts.summary("documents"))
     typer.echo(
         f"{len(result.clusters)} clusters (LSH {result.bands} bands x {result.rows} rows); "
@@ -74,16 +65,16 @@ def select(
     from domaintune.data.select import select_file
     from domaintune.records import DataError
 
-    _require_jsonl(out, "OUT")
+    require_jsonl(out, "OUT")
     try:
         result = select_file(
             src, out, n=n, by=by, k=k, seed=seed, embedder=embedder, report=report,
             rejects=rejects,
         )  # fmt: skip
     except DataError as err:
-        raise _fail(str(err), 1) from None
+        raise fail(str(err), 1) from None
     except ValueError as err:
-        raise _fail(str(err), 2) from None
+        raise fail(str(err), 2) from None
     groups = result.get("clusters") or result.get("per_category") or []
     typer.echo(f"{result['read']} rows read, {result['kept']} selected, wrote {out}")
     for g in groups:
@@ -102,7 +93,7 @@ def categories(
     try:
         balance = category_report(load_prompts(src).categories)
     except DataError as err:
-        raise _fail(str(err), 1) from None
+        raise fail(str(err), 1) from None
     if as_json:
         typer.echo(json.dumps(balance, ensure_ascii=False, indent=2))
         return
