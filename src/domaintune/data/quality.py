@@ -7,6 +7,7 @@ in characters. Every check returns the measured value, so a rejected document sa
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -150,11 +151,18 @@ def duplicate_fraction(items: list[str]) -> tuple[float, float]:
     return dup_items / max(len(items), 1), dup_chars / max(total_chars, 1)
 
 
-def _grams(tokens: list[str] | str, n: int) -> list[str]:
-    # A str is a character sequence (Chinese): its slices are the n-grams, no join needed.
+def _grams(tokens: list[str] | str, n: int) -> tuple[list, list[int]]:
+    """The n-grams as hashable keys, and each n-gram's length in characters (spaces excluded).
+
+    A str is a character sequence (Chinese): its slices are the n-grams. Word n-grams are tuples
+    built by zip, much cheaper than joining strings, with lengths from running sums.
+    """
     if isinstance(tokens, str):
-        return [tokens[i : i + n] for i in range(len(tokens) - n + 1)]
-    return [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+        count = max(len(tokens) - n + 1, 0)
+        return [tokens[i : i + n] for i in range(count)], [n] * count
+    grams = list(zip(*(tokens[k:] for k in range(n)), strict=False))
+    ends = list(itertools.accumulate(map(len, tokens), initial=0))
+    return grams, [ends[i + n] - ends[i] for i in range(len(grams))]
 
 
 def _char_len(tokens: list[str] | str) -> int:
@@ -163,23 +171,26 @@ def _char_len(tokens: list[str] | str) -> int:
 
 def top_ngram_char_fraction(tokens: list[str] | str, n: int) -> float:
     """Characters covered by the most frequent n-gram (counted only if it repeats) / all."""
-    grams = Counter(_grams(tokens, n))
+    grams, lengths = _grams(tokens, n)
     if not grams:
         return 0.0
-    gram, count = grams.most_common(1)[0]
+    counts = Counter(grams)
+    gram, count = counts.most_common(1)[0]
     if count < 2:
         return 0.0
-    return count * len(gram.replace(" ", "")) / max(_char_len(tokens), 1)
+    return count * lengths[grams.index(gram)] / max(_char_len(tokens), 1)
 
 
 def dup_ngram_char_fraction(tokens: list[str] | str, n: int) -> float:
     """Characters inside repeated n-grams (non-overlapping, after the first occurrence) / all."""
-    grams = _grams(tokens, n)
-    seen: set[str] = set()
+    grams, lengths = _grams(tokens, n)
+    if len(set(grams)) == len(grams):
+        return 0.0  # no n-gram repeats (most good text): skip the sequential scan
+    seen: set = set()
     dup_chars, i = 0, 0
     while i < len(grams):
         if grams[i] in seen:
-            dup_chars += len(grams[i].replace(" ", ""))
+            dup_chars += lengths[i]
             i += n
         else:
             seen.add(grams[i])
