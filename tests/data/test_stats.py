@@ -8,7 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from domaintune.cli import app
-from domaintune.data.stats import corpus_stats, text_key
+from domaintune.data.minhash import text_key
+from domaintune.data.stats import corpus_stats
 from domaintune.io import write_jsonl
 from domaintune.records import Document
 
@@ -42,8 +43,11 @@ def test_exact_figures() -> None:
     assert stats["tokens"] is None and any("--tokenizer" in n for n in stats["notes"])
 
 
-def test_text_key_ignores_case_width_and_spacing() -> None:
-    assert text_key("Heart  Attack\n") == text_key("ｈｅａｒｔ attack")
+def test_text_key_ignores_case_width_spacing_and_punctuation() -> None:
+    # the same key as `data dedup` uses, so stats and dedup agree on what an exact duplicate is
+    assert (
+        text_key("Heart  Attack\n") == text_key("ｈｅａｒｔ attack") == text_key("Heart, attack!")
+    )
     assert text_key("heart attack") != text_key("heart attacks")
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
+from domaintune.data.minhash import text_tokens
 from domaintune.data.parallel import ordered_map
 from domaintune.io import PathLike, atomic_write, read_eval_items, read_records
 from domaintune.records import Conversation, DataError, Document
@@ -20,15 +20,10 @@ WORD_NGRAM = 13
 # Chinese has no spaces: character n-grams. 25 characters ~ 13 words at about 2 characters per
 # word (our conversion, not from a paper).
 CHAR_NGRAM = 25
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# One unit per CJK character, one per run of other letters/digits; punctuation and case dropped.
-_UNIT_RE = re.compile(f"[{_CJK}]|[^\\W{_CJK}_]+")
-_CJK_RE = re.compile(f"[{_CJK}]")
-
-
-def units(text: str) -> list[str]:
-    """NFKC-lowercased text as CJK characters and words, punctuation and spacing ignored."""
-    return _UNIT_RE.findall(unicodedata.normalize("NFKC", text).lower())
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# One unit per CJK character, one per run of other letters/digits; punctuation and case dropped:
+# the same tokens as `data dedup` shingles.
+units = text_tokens
 
 
 def _is_chinese(toks: list[str]) -> bool:

@@ -32,11 +32,6 @@ def normalise(text: str) -> str:
     return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
 
 
-def exact_key(normalised: str) -> bytes:
-    """128-bit hash of normalised text: equal keys are exact duplicates."""
-    return xxhash.xxh3_128_digest(normalised.encode("utf-8"))
-
-
 def tokenize(text: str) -> list[str]:
     """Split text into CJK characters and latin words (mixed text in one stream), normalised."""
     return split_tokens(normalise(text))
@@ -53,6 +48,12 @@ def text_tokens(text: str) -> list[str]:
 def tokens_key(tokens: Sequence[str]) -> bytes:
     """128-bit hash of a token sequence: equal keys are exact duplicates after normalisation."""
     return xxhash.xxh3_128_digest("\x1f".join(tokens).encode("utf-8"))
+
+
+def text_key(text: str) -> bytes:
+    """The one definition of an exact duplicate (dedup and stats): equal after NFKC, lowercasing
+    and dropping punctuation and spacing."""
+    return tokens_key(text_tokens(text))
 
 
 def split_tokens(normalised: str) -> list[str]:

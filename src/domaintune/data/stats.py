@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from domaintune.data.minhash import text_key
 from domaintune.records import Document
 
 PERCENTILES = (5, 25, 50, 75, 95)
 LONG_TOKENS = (2048, 8192)  # common context lengths: documents longer than these get split
 HIST_BINS = 10
-_SPACE_RE = re.compile(r"\s+")
-
-
-def text_key(text: str) -> str:
-    """Hash of the normalised text (NFKC, lower case, whitespace collapsed): exact duplicates."""
-    import xxhash
-
-    norm = _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
-    return xxhash.xxh3_64_hexdigest(norm.encode("utf-8"))
 
 
 def _distribution(lengths: list[int]) -> dict[str, Any]:
