@@ -76,11 +76,6 @@ class ValidationReport:
         """Number of invalid rows."""
         return len(self.problems)
 
-    @property
-    def ok(self) -> bool:
-        """True when the file could be read and every row is valid."""
-        return self.file_error is None and not self.problems
-
     def by_reason(self) -> dict[str, int]:
         """Invalid-row counts per reason, most frequent first."""
         counts = Counter(p.reason for p in self.problems)

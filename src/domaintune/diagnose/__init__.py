@@ -18,7 +18,7 @@ from domaintune.diagnose.findings import (
     throughput,
 )
 
-__all__ = ["Finding", "diagnose_curves", "diagnose_run", "stage_dirs"]
+__all__ = ["Finding", "diagnose_curves", "diagnose_run", "diagnose_stage", "stage_dirs"]
 
 
 def diagnose_curves(
@@ -49,8 +49,9 @@ def stage_dirs(path: str | Path) -> list[Path]:
     return found
 
 
-def _precision(run_dir: Path) -> str | None:
-    for recipe in (run_dir / "recipe.yaml", run_dir.parent / "recipe.yaml"):
+def _precision(stage: Path) -> str | None:
+    """fp16/bf16/fp32 from the run's recipe (stage folder or its run folder), if there is one."""
+    for recipe in (stage / "recipe.yaml", stage.parent / "recipe.yaml"):
         if recipe.exists():
             dtype = (yaml.safe_load(recipe.read_text()).get("model") or {}).get("dtype")
             return {"float16": "fp16", "bfloat16": "bf16"}.get(dtype, dtype)
@@ -62,15 +63,17 @@ def _checkpoints(stage: Path) -> list[int]:
     return sorted(int(m.group(1)) for n in names if (m := re.fullmatch(r"checkpoint-(\d+)", n)))
 
 
+def diagnose_stage(stage: str | Path, curves: Curves | None = None) -> list[Finding]:
+    """Findings for one folder holding metrics.jsonl (its checkpoints and recipe used if any)."""
+    stage = Path(stage)
+    c = curves if curves is not None else read_curves(stage / "metrics.jsonl")
+    return diagnose_curves(c, checkpoints=_checkpoints(stage), precision=_precision(stage))
+
+
 def diagnose_run(path: str | Path) -> dict[str, list[Finding]]:
     """Findings per training stage of a run directory (or of one folder with metrics.jsonl)."""
     path = Path(path)
     stages = stage_dirs(path)
     if not stages:
         raise FileNotFoundError(f"{path}: no metrics.jsonl here or in its stage folders")
-    return {
-        s.name: diagnose_curves(
-            read_curves(s / "metrics.jsonl"), checkpoints=_checkpoints(s), precision=_precision(s)
-        )
-        for s in stages
-    }
+    return {s.name: diagnose_stage(s) for s in stages}

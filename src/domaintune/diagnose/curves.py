@@ -38,14 +38,6 @@ class Curves:
         """Indices of train points with a finite loss."""
         return [i for i, v in enumerate(self.loss) if math.isfinite(v)]
 
-    def epoch_of_step(self, step: int) -> float:
-        """The fractional epoch at a step, from the logged (step, epoch) pairs."""
-        pairs = [(s, e) for s, e in zip(self.steps, self.epoch, strict=True) if s > 0]
-        if not pairs:
-            return 0.0
-        s, e = pairs[-1]
-        return step * e / s
-
 
 def read_curves(path: str | Path) -> Curves:
     """Parse metrics.jsonl; a malformed line is an error naming file and line."""

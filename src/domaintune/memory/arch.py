@@ -53,10 +53,6 @@ class Linear:
     def numel(self) -> int:
         return self.in_features * self.out_features + (self.out_features if self.bias else 0)
 
-    @property
-    def num_tensors(self) -> int:
-        return 2 if self.bias else 1
-
 
 def layer_linears(a: Arch) -> list[Linear]:
     """The projections of one decoder layer, named as in the family's modelling code."""
@@ -99,12 +95,11 @@ def layer_linears(a: Arch) -> list[Linear]:
 
 @dataclass(frozen=True)
 class ParamCount:
-    """Parameter counts by part; `*_tensors` count tensors (optimizers keep per-tensor state)."""
+    """Parameter counts by part."""
 
     embedding: int
     layer: int  # one decoder layer
     layer_linear: int  # of which in linear projections (what QLoRA quantises)
-    layer_tensors: int
     final_norm: int
     lm_head: int  # 0 when tied to the embedding
     num_layers: int
@@ -112,10 +107,6 @@ class ParamCount:
     @property
     def total(self) -> int:
         return self.embedding + self.num_layers * self.layer + self.final_norm + self.lm_head
-
-    @property
-    def total_tensors(self) -> int:
-        return 1 + self.num_layers * self.layer_tensors + 1 + (1 if self.lm_head else 0)
 
 
 def count_params(a: Arch) -> ParamCount:
@@ -128,7 +119,6 @@ def count_params(a: Arch) -> ParamCount:
         embedding=embedding,
         layer=linear + norms,
         layer_linear=linear,
-        layer_tensors=sum(lin.num_tensors for lin in linears) + 2,
         final_norm=a.hidden_size,
         lm_head=0 if a.tied_embeddings else embedding,
         num_layers=a.num_layers,

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from domaintune import __version__
-from domaintune.diagnose import diagnose_curves, stage_dirs
+from domaintune.diagnose import diagnose_stage, stage_dirs
 from domaintune.diagnose.curves import read_curves
 from domaintune.io import read_manifest, write_text
 from domaintune.report.plots import loss_plot, series_plot
@@ -98,7 +98,7 @@ def _stats_tables(counts: dict) -> str:
     return f"<div class='row'>{''.join(tables)}</div>"
 
 
-def _training_section(stage: Path, manifest: dict | None, precision: str | None) -> str:
+def _training_section(stage: Path, manifest: dict | None) -> str:
     c = read_curves(stage / "metrics.jsonl")
     plots = [
         _img(loss_plot(c, f"{stage.name}: loss"), f"{stage.name} loss"),
@@ -117,7 +117,7 @@ def _training_section(stage: Path, manifest: dict | None, precision: str | None)
         + "".join(plots)
         + "</div>"
         + "<h3>Diagnosis</h3>"
-        + _findings(diagnose_curves(c, precision=precision))
+        + _findings(diagnose_stage(stage, c))
     )
 
 
@@ -151,12 +151,6 @@ def build_report(run_dir: str | Path) -> str:
     """The report page for a run directory (or a single stage folder) as HTML text."""
     run_dir = Path(run_dir)
     recipe = run_dir / "recipe.yaml"
-    precision = None
-    if recipe.exists():
-        import yaml
-
-        dtype = (yaml.safe_load(recipe.read_text()).get("model") or {}).get("dtype")
-        precision = {"float16": "fp16", "bfloat16": "bf16"}.get(dtype, dtype)
     sections = []
     trained = {p.name: p for p in stage_dirs(run_dir)}
     others = sorted(p.parent for p in run_dir.glob("*/perplexity.json"))
@@ -166,7 +160,7 @@ def build_report(run_dir: str | Path) -> str:
         seconds = ((manifest or {}).get("timings") or {}).get("seconds")
         body = ""
         if (stage / "metrics.jsonl").exists():
-            body += _training_section(stage, manifest, precision)
+            body += _training_section(stage, manifest)
         if (stage / "perplexity.json").exists():
             body += _perplexity_section(json.loads((stage / "perplexity.json").read_text()))
         took = f", {seconds:,.0f} s" if seconds else ""
