@@ -71,8 +71,13 @@ def test_pt_loss_goes_down_and_metrics_rows_are_complete(tiny_model_dir, tmp_pat
     assert rows[0]["tokens_seen"] == 0 and rows[0]["epoch"] == 0.0
     keys = {"step", "epoch", "lr", "loss", "grad_norm", "tokens_seen", "padding", "time"}
     assert set(rows[1]) == keys
-    # padding share: exactly the batch's padding slots, from the real token counts
-    assert 0.0 <= rows[1]["padding"] < 0.2
+    # padding share of each step's batch agrees with its real tokens: real / (1 - padding) is the
+    # batch's slot count, 4 rows x the widest row (at most max_len 64)
+    for prev, row in zip(rows[1:], rows[2:], strict=False):
+        real = row["tokens_seen"] - prev["tokens_seen"]
+        slots = real / (1.0 - row["padding"])
+        assert slots == pytest.approx(round(slots), abs=1e-6)
+        assert round(slots) % 4 == 0 and real <= round(slots) <= 4 * 64
     assert all(b["time"] >= a["time"] for a, b in zip(rows, rows[1:], strict=False))
     assert set(rows[6]["eval_loss"]) == {"domain"} and "eval_loss" in rows[12]
     assert rows[12]["eval_loss"]["domain"] < rows[0]["eval_loss"]["domain"] - 0.5
