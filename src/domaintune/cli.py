@@ -22,11 +22,13 @@ console = Console()
 def _mount_subcommands() -> None:
     """Verb groups live beside their stage (data/cli.py, templates/cli.py)."""
     from domaintune.data.cli import app as data_app
+    from domaintune.eval.cli import app as eval_app
     from domaintune.memory.cli import memory
     from domaintune.templates.cli import app as template_app
 
     app.add_typer(data_app, name="data", help="Check, convert and prepare data files.")
     app.add_typer(template_app, name="template", help="List and render chat templates.")
+    app.add_typer(eval_app, name="eval", help="Score models: exams, generation, perplexity, judge.")
     app.command("memory")(memory)
 
 
