@@ -49,13 +49,27 @@ class LoraConfig(_Section):
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
 
 
+class QLoraConfig(_Section):
+    """method=qlora: the frozen base is loaded in 4 bits by bitsandbytes; LoRA trains on top."""
+
+    quant_type: Literal["nf4", "fp4"] = "nf4"
+    double_quant: bool = Field(True, description="quantise the quantisation constants too")
+    compute_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on a GPU that has it, else float32"
+    )
+
+
 class TrainConfig(_Section):
     """Hyperparameters shared by training stages; a stage's own `train:` block overrides fields."""
 
-    method: Literal["full", "freeze", "lora"] = "lora"
+    method: Literal["full", "freeze", "lora", "qlora"] = "lora"
     learning_rate: float = Field(2e-4, gt=0)
+    embedding_learning_rate: float | None = Field(
+        None, gt=0, description="learning rate of the input embeddings and LM head (default: same)"
+    )
     lr_scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
     warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0)
+    warmup_steps: int | None = Field(None, ge=0, description="overrides warmup_ratio when set")
     num_epochs: float = Field(1.0, gt=0)
     max_steps: int = -1
     batch_size: int = Field(8, gt=0)
@@ -71,12 +85,49 @@ class TrainConfig(_Section):
         2, gt=0, description="method=freeze: train the last N layers"
     )
     lora: LoraConfig = LoraConfig()
+    qlora: QLoraConfig = QLoraConfig()
     merge: bool = Field(False, description="method=lora: also write a merged full model")
+    pack: bool = Field(
+        True, description="sft: pack several conversations per sequence (pt is always packed)"
+    )
+    early_stopping_patience: int | None = Field(
+        None, gt=0, description="stop after this many evaluations without a better eval loss"
+    )
+    early_stopping_metric: str | None = Field(
+        None, description="eval set whose loss decides (default: the first eval set)"
+    )
+    keep_best: bool = Field(
+        False, description="final/ holds the checkpoint with the best eval loss, not the last"
+    )
+    stop_on_nonfinite: bool = Field(True, description="stop the run when the loss is NaN/inf")
+    gradient_checkpointing: bool = False
+    deepspeed: str | None = Field(None, description="DeepSpeed JSON config (e.g. examples/...)")
+    fsdp: str | None = Field(None, description="FSDP options, e.g. 'full_shard auto_wrap'")
+    fsdp_config: str | None = Field(None, description="FSDP JSON config file")
 
 
 class DataSource(_Section):
     path: str
     fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the rows to use (seeded)")
+    name: str | None = Field(None, description="source name in logs (default: the file stem)")
+    share: float | None = Field(
+        None, gt=0.0, le=1.0, description="target share of trained tokens in every batch"
+    )
+
+
+def source_label(source: DataSource) -> str:
+    """A data source's name in logs: `name`, else the file stem (builtin: prefix dropped)."""
+    return source.name or Path(source.path.removeprefix("builtin:")).stem
+
+
+class PtxConfig(_Section):
+    """sft only: pre-training text trained alongside, loss = sft + coef * ptx (InstructGPT)."""
+
+    data: list[DataSource] = Field(min_length=1)
+    coef: float = Field(1.0, ge=0.0, description="weight of the pre-training loss")
+    share: float = Field(
+        0.1, gt=0.0, lt=1.0, description="share of each batch's trained tokens that is ptx text"
+    )
 
 
 class TrainStage(_Section):
@@ -84,6 +135,10 @@ class TrainStage(_Section):
     type: Literal["pt", "sft"]
     model_from: str | None = Field(None, description="an earlier stage's name, or 'base'")
     data: list[DataSource]
+    on_exhausted: Literal["repeat", "stop"] = Field(
+        "repeat", description="with shares: repeat a source that runs out, or end the epoch"
+    )
+    ptx: PtxConfig | None = None
     eval_data: dict[str, str] = Field(default_factory=dict)
     train: TrainConfig = TrainConfig()
     # sft only: the chat format (registry name, or hf / unset: the tokenizer's own template)
@@ -93,10 +148,30 @@ class TrainStage(_Section):
 
     @model_validator(mode="after")
     def _sft_only_fields(self) -> TrainStage:
-        if self.type == "pt" and (self.template or self.train_on_prompt or self.mask_history):
+        if self.type == "pt" and (
+            self.template or self.train_on_prompt or self.mask_history or self.ptx
+        ):
             raise ValueError(
-                f"stage {self.name!r}: template, train_on_prompt and mask_history apply to "
+                f"stage {self.name!r}: template, train_on_prompt, mask_history and ptx apply to "
                 "type sft only"
+            )
+        shares = [d.share for d in self.data]
+        if any(x is not None for x in shares):
+            if any(x is None for x in shares):
+                raise ValueError(
+                    f"stage {self.name!r}: give every data source a share, or none "
+                    f"(got {shares})"
+                )
+            if abs(sum(shares) - 1.0) > 1e-6:
+                raise ValueError(
+                    f"stage {self.name!r}: data shares must add up to 1.0, got {sum(shares):g} "
+                    f"({shares})"
+                )
+        names = [source_label(d) for d in self.data]
+        if len(set(names)) != len(names):
+            raise ValueError(
+                f"stage {self.name!r}: two data sources are both called {names}; set `name:` "
+                "on each so their losses can be told apart"
             )
         if self.template not in (None, "hf"):
             from domaintune.templates import get_template

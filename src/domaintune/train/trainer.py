@@ -11,6 +11,7 @@ Stage directory layout:
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -34,8 +35,10 @@ class TrainSettings:
 
     method: str = "lora"
     learning_rate: float = 2e-4
+    embedding_learning_rate: float | None = None
     lr_scheduler: str = "cosine"
     warmup_ratio: float = 0.03
+    warmup_steps: int | None = None
     num_epochs: float = 1.0
     max_steps: int = -1
     batch_size: int = 8
@@ -52,6 +55,16 @@ class TrainSettings:
     lora_dropout: float = 0.05
     lora_target_modules: list[str] | str = "all-linear"
     merge: bool = False
+    qlora: dict[str, Any] = field(default_factory=dict)
+    pack: bool = True
+    early_stopping_patience: int | None = None
+    early_stopping_metric: str | None = None
+    keep_best: bool = False
+    stop_on_nonfinite: bool = True
+    gradient_checkpointing: bool = False
+    deepspeed: str | None = None
+    fsdp: str | None = None
+    fsdp_config: str | None = None
     seed: int = 42
     extra_args: dict[str, Any] = field(default_factory=dict)
 
@@ -131,6 +144,17 @@ def training_arguments(
     out: Path, s: TrainSettings, *, has_eval: bool, resuming: bool = False
 ) -> TrainingArguments:
     cpu = not torch.cuda.is_available()
+    distributed: dict[str, Any] = {}
+    if s.deepspeed:
+        distributed["deepspeed"] = s.deepspeed
+    if s.fsdp:
+        distributed["fsdp"] = s.fsdp
+        if s.fsdp_config:
+            distributed["fsdp_config"] = s.fsdp_config
+    if cpu and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        distributed["ddp_backend"] = "gloo"  # NCCL needs GPUs
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        distributed["ddp_find_unused_parameters"] = False
     return TrainingArguments(
         output_dir=str(out / "checkpoints"),
         per_device_train_batch_size=s.batch_size,
@@ -140,7 +164,8 @@ def training_arguments(
         max_steps=s.max_steps,
         learning_rate=s.learning_rate,
         lr_scheduler_type=s.lr_scheduler,
-        warmup_steps=s.warmup_ratio,  # a float in [0, 1) is a ratio of total steps
+        # A float in [0, 1) is a ratio of the total steps, an int a number of steps.
+        warmup_steps=s.warmup_steps if s.warmup_steps is not None else s.warmup_ratio,
         weight_decay=s.weight_decay,
         max_grad_norm=s.max_grad_norm,
         logging_steps=s.logging_steps,
@@ -163,6 +188,8 @@ def training_arguments(
         dataloader_num_workers=0,
         report_to="none",
         disable_tqdm=False,
+        gradient_checkpointing=s.gradient_checkpointing,
+        **distributed,
         **s.extra_args,
     )
 
