@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from domaintune import distributed
 from domaintune.config import EvalStage, Recipe, TrainConfig, TrainStage
 from domaintune.io import (
     read_conversations,
@@ -72,7 +73,6 @@ def _is_done(stage_dir: Path, fingerprint: str) -> bool:
 def ensure_base_model(ctx: RunContext) -> None:
     """Build the built-in tiny model into the run directory when the recipe asks for it."""
     model = ctx.recipe.model
-    b = model.builtin
     if model.path != BUILTIN_TINY:
         ctx.fingerprints["base"] = _fingerprint(model.model_dump(mode="json"))
         return
@@ -83,10 +83,15 @@ def ensure_base_model(ctx: RunContext) -> None:
     data = sha256_of_files(data_path(f) for f in TOKENIZER_FILES)
     ctx.fingerprints["base"] = _fingerprint(model.model_dump(mode="json"), sorted(data.values()))
     out = ctx.run_dir / "base-model"
-    if _is_done(out, ctx.fingerprints["base"]):
-        return
+    if distributed.is_main_process() and not _is_done(out, ctx.fingerprints["base"]):
+        _build_base_model(ctx, out)
+    distributed.barrier()  # the other ranks load what rank 0 built
+
+
+def _build_base_model(ctx: RunContext, out: Path) -> None:
     from domaintune.models import build_tiny_model
 
+    b = ctx.recipe.model.builtin
     ctx.console.rule("[bold]base model: building the built-in tiny model")
     start = time.time()
     build_tiny_model(
@@ -124,10 +129,26 @@ def settings_from(train: TrainConfig, seed: int):
     )
 
 
-def load_trainable(path: Path, *, dtype: str, trust_remote_code: bool):
-    """Load a model to train further; an adapter directory is merged into its base first."""
-    from domaintune.models import load_for_eval
+def load_trainable(path: Path, *, dtype: str, trust_remote_code: bool, qlora: dict | None = None):
+    """Load a model to train further; an adapter directory is merged into its base first.
 
+    With `qlora` settings the base is loaded in 4 bits (an adapter is merged into a full-precision
+    copy first and that copy quantised)."""
+    from domaintune.models import load_for_eval, load_tokenizer
+
+    if qlora is not None:
+        from domaintune.train.qlora import load_quantized, require_bitsandbytes
+
+        require_bitsandbytes()  # before anything is read or loaded
+        if (Path(path) / "adapter_config.json").exists():
+            raise ValueError(
+                f"method qlora starts from a full model; {path} is an adapter. Train the "
+                "earlier stage with merge: true and point model_from at it, or use method: lora"
+            )
+        model = load_quantized(path, qlora, trust_remote_code=trust_remote_code)
+        tokenizer = load_tokenizer(path, trust_remote_code=trust_remote_code)
+        model.train()
+        return model, tokenizer
     model, tokenizer = load_for_eval(path, dtype=dtype, trust_remote_code=trust_remote_code)
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
@@ -135,7 +156,7 @@ def load_trainable(path: Path, *, dtype: str, trust_remote_code: bool):
     return model, tokenizer
 
 
-def _dataset_builder(stage: TrainStage, tokenizer: Any):
+def _dataset_builder(stage: TrainStage, tokenizer: Any, *, pack: bool | None = None):
     """records -> (dataset, stats) for this stage's type and settings."""
     from functools import partial
 
@@ -147,10 +168,40 @@ def _dataset_builder(stage: TrainStage, tokenizer: Any):
         build_sft_dataset,
         tokenizer=tokenizer,
         max_len=stage.train.max_len,
-        template=stage.template,
-        train_on_prompt=stage.train_on_prompt,
-        mask_history=stage.mask_history,
+        pack=stage.train.pack if pack is None else pack,
+        **_sft_options(stage),
     )
+
+
+def _sft_options(stage: TrainStage) -> dict:
+    return {
+        "template": stage.template,
+        "train_on_prompt": stage.train_on_prompt,
+        "mask_history": stage.mask_history,
+    }
+
+
+def _train_sources(ctx: RunContext, stage: TrainStage) -> list:
+    """The stage's data files (and PTX text) read, sampled by `fraction`, named."""
+    from domaintune.config import source_label
+    from domaintune.train.data import sample_fraction
+    from domaintune.train.sources import Source
+
+    read = read_documents if stage.type == "pt" else read_conversations
+    seed = ctx.recipe.seed
+    sources = [
+        Source(
+            source_label(d),
+            sample_fraction(list(read(resolve(d.path))), d.fraction, seed),
+            stage.type,
+            share=d.share,
+        )
+        for d in stage.data
+    ]
+    for d in stage.ptx.data if stage.ptx else []:
+        docs = sample_fraction(list(read_documents(resolve(d.path))), d.fraction, seed)
+        sources.append(Source(source_label(d), docs, "pt", ptx=True))
+    return sources
 
 
 def apply_template(ctx: RunContext, stage: TrainStage, model: Any, tokenizer: Any, source: Path):
@@ -205,42 +256,72 @@ def preflight_stage(ctx: RunContext, stage: TrainStage, source: Path) -> dict | 
 
 
 def run_train_stage(ctx: RunContext, stage: TrainStage, *, resume: bool) -> dict:
-    from domaintune.train.data import sample_fraction
+    import os
+
+    from domaintune.train.sources import build_train_set
     from domaintune.train.trainer import run_training
 
-    recipe, out = ctx.recipe, ctx.run_dir / stage.name
+    recipe, out, t = ctx.recipe, ctx.run_dir / stage.name, stage.train
     source = ctx.model_dir(stage.model_from or "base")
     model, tokenizer = load_trainable(
-        source, dtype=recipe.model.dtype, trust_remote_code=recipe.model.trust_remote_code
+        source,
+        dtype=recipe.model.dtype,
+        trust_remote_code=recipe.model.trust_remote_code,
+        qlora=t.qlora.model_dump() if t.method == "qlora" else None,
     )
     if stage.type == "sft":
         apply_template(ctx, stage, model, tokenizer, source)
-    read = read_documents if stage.type == "pt" else read_conversations
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    train = build_train_set(
+        _train_sources(ctx, stage),
+        tokenizer,
+        max_len=t.max_len,
+        pack=t.pack,
+        sft=_sft_options(stage) if stage.type == "sft" else None,
+        rows_per_step=t.batch_size * t.gradient_accumulation_steps * world,
+        seed=recipe.seed,
+        on_exhausted=stage.on_exhausted,
+        ptx_share=stage.ptx.share if stage.ptx else 0.0,
+    )
     build = _dataset_builder(stage, tokenizer)
-    records: list = []
-    for src in stage.data:
-        records += sample_fraction(list(read(resolve(src.path))), src.fraction, recipe.seed)
-    train_set, stats = build(records)
     eval_sets, eval_stats = {}, {}
     for name, path in stage.eval_data.items():
-        eval_sets[name], st = build(list(read(resolve(path))))
+        records = list(
+            (read_documents if stage.type == "pt" else read_conversations)(resolve(path))
+        )
+        eval_sets[name], st = build(records)
         eval_stats[name] = st.to_dict()
+    stats = train.total
+    layout = (
+        "mixed by token shares per step"
+        if train.mixed
+        else ("packed" if train.packed else "one per row")
+    )
     ctx.console.print(
-        f"[dim]{stage.name}: {stats.kept} of {stats.rows_in} records, {stats.tokens:,} tokens in "
-        f"{stats.sequences} sequences of <= {stage.train.max_len}; method {stage.train.method}"
+        f"[dim]{stage.name}: {stats.kept} of {stats.rows_in} records, {stats.tokens:,} tokens, "
+        f"{layout}, {stats.sequences} sequences of <= {t.max_len}; method {t.method}"
     )
     memory = preflight_stage(ctx, stage, source)
     summary = run_training(
         model,
         tokenizer,
-        train_set,
+        train.dataset,
         eval_sets,
         out,
-        settings_from(stage.train, recipe.seed),
-        packed=stage.type == "pt",
+        settings_from(t, recipe.seed),
+        packed=train.packed,
         resume=resume,
+        source_names=train.names,
+        ptx_sources=train.ptx_sources,
+        ptx_coef=stage.ptx.coef if stage.ptx else 0.0,
     )
-    return {"data": stats.to_dict(), "eval_data": eval_stats, "training": summary, "memory": memory}
+    return {
+        "data": stats.to_dict(),
+        "sources": train.stats,
+        "eval_data": eval_stats,
+        "training": summary,
+        "memory": memory,
+    }
 
 
 def run_eval_stage(ctx: RunContext, stage: EvalStage) -> dict:
@@ -293,10 +374,17 @@ def run_recipe(
     console: Console | None = None,
     force: bool = False,
 ) -> dict[str, dict]:
-    """Run the recipe's stages (or only those named), skipping the ones already complete."""
-    ctx = RunContext(recipe, console or Console(), force=force)
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(ctx.run_dir / "recipe.yaml", recipe.to_yaml())
+    """Run the recipe's stages (or only those named), skipping the ones already complete.
+
+    Under torchrun / accelerate launch every rank calls this: rank 0 writes the run's files and
+    decides which stages to skip; the other ranks follow its decisions and print nothing.
+    """
+    distributed.init_process_group()
+    main = distributed.is_main_process()
+    ctx = RunContext(recipe, (console or Console()) if main else Console(quiet=True), force=force)
+    if main:
+        ctx.run_dir.mkdir(parents=True, exist_ok=True)
+        write_text(ctx.run_dir / "recipe.yaml", recipe.to_yaml())
     ensure_base_model(ctx)
     outcomes = {}
     for stage in recipe.stages:
@@ -305,18 +393,23 @@ def run_recipe(
         data = sorted(sha256_of_files(p for p in stage_inputs(stage) if Path(p).exists()).values())
         upstream = [ctx.fingerprints[r] for r in refs]
         fp = _fingerprint(stage.model_dump(mode="json"), recipe.seed, upstream, data)
+        distributed.require_same(fp, f"the fingerprint of stage {stage.name!r} (recipe and data)")
         ctx.fingerprints[stage.name] = fp
         if only and stage.name not in only:
             continue
         out = ctx.run_dir / stage.name
-        if _is_done(out, fp):
+        # Rank 0 decides for all: a rank reading the manifest while rank 0 rewrites it could
+        # decide otherwise, and ranks that disagree wait for each other forever.
+        if distributed.broadcast_from_main(main and _is_done(out, fp)):
             ctx.console.print(f"[green]{stage.name}: complete, skipped[/] (delete {out} to rerun)")
             outcomes[stage.name] = read_manifest(out)["counts"]
             continue
         outcomes[stage.name] = _run_stage(ctx, stage, out, fp, resume=resume)
     from domaintune.report import write_report
 
-    write_report(ctx.run_dir)  # the run as a page, also after a partial (--stage) run
+    if main:
+        write_report(ctx.run_dir)  # the run as a page, also after a partial (--stage) run
+    distributed.barrier()  # all ranks return together, with the run's files complete
     return outcomes
 
 
@@ -330,9 +423,11 @@ def stage_inputs(stage: TrainStage | EvalStage) -> list[str]:
 
 
 def _run_stage(ctx: RunContext, stage, out: Path, fp: str, *, resume: bool) -> dict:
-    previous = read_manifest(out)
+    main = distributed.is_main_process()
+    previous = read_manifest(out) if main else None
     same_config = bool(previous) and previous.get("config", {}).get("fingerprint") == fp
-    if previous and not same_config:
+    same_config = distributed.broadcast_from_main(same_config)
+    if main and previous and not same_config:
         ctx.console.print(
             f"[yellow]{stage.name}: the recipe changed since {out} was written; "
             "starting this stage again"
@@ -341,21 +436,32 @@ def _run_stage(ctx: RunContext, stage, out: Path, fp: str, *, resume: bool) -> d
     ctx.console.rule(f"[bold]{stage.name} ({stage.type})")
     config = {"fingerprint": fp, "stage": stage.model_dump(mode="json")}
     inputs = stage_inputs(stage)
-    write_manifest(
-        out, stage=stage.type, inputs=inputs, config=config, counts={}, timings={}, status="running"
-    )
+    if main:
+        write_manifest(
+            out,
+            stage=stage.type,
+            inputs=inputs,
+            config=config,
+            counts={},
+            timings={},
+            status="running",
+        )
+    distributed.barrier()  # the old stage folder is gone before any rank writes the new one
     start = time.time()
     if isinstance(stage, EvalStage):
-        counts = run_eval_stage(ctx, stage)
+        # Scoring is not sharded: rank 0 scores every model, the others wait below.
+        counts = run_eval_stage(ctx, stage) if main else {}
     else:
         counts = run_train_stage(ctx, stage, resume=resume and same_config)
-    write_manifest(
-        out,
-        stage=stage.type,
-        inputs=inputs,
-        config=config,
-        counts=counts,
-        timings={"seconds": round(time.time() - start, 2)},
-        status="complete",
-    )
-    return counts
+    if main:
+        write_manifest(
+            out,
+            stage=stage.type,
+            inputs=inputs,
+            config=config,
+            counts=counts,
+            timings={"seconds": round(time.time() - start, 2)},
+            status="complete",
+        )
+    # Also the wait: later stages read this one's outputs, which rank 0 wrote.
+    return distributed.broadcast_from_main(counts)

@@ -117,6 +117,7 @@ def test_lora_step_changes_exactly_the_trainable_parameters(tiny_model_dir):
 
     batch = PackedCollator(pad_id=tok.pad_token_id)([train_set[i] for i in range(4)])
     batch.pop("num_tokens")
+    batch.pop("source")
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     # Two steps: after the first only lora_B moves (it starts at zero, so A's gradient is zero).
     for _ in range(2):

@@ -3,8 +3,10 @@
 One JSON object per logged step, fields kept stable for `diagnose` and `report`:
   step (int), epoch (float, fractional), lr, loss, grad_norm, tokens_seen (non-padding input tokens
   since the stage began), `padding` (share of padding among the token slots of the batches since
-  the previous logged step), `time` (Unix time of the row), and at evaluation steps `eval_loss`:
-  {eval set name: loss}.
+  the previous logged step), `time` (Unix time of the row), `loss_by_source` ({source name: mean
+  loss of its trained tokens since the previous logged step}; with several sources or PTX text;
+  the PTX source is named `ptx/<name>` and `loss` is then main + coef * ptx), and at evaluation
+  steps `eval_loss`: {eval set name: loss}.
   A non-finite value is written as the string "nan", "inf" or "-inf".
 """
 
@@ -25,6 +27,7 @@ _TRAIN_KEYS = {
     "grad_norm": "grad_norm",
     "learning_rate": "lr",
     "padding": "padding",
+    "loss_by_source": "loss_by_source",
 }
 
 
@@ -58,7 +61,12 @@ class MetricsJsonlCallback(TrainerCallback):
         row = {}
         for key, name in _TRAIN_KEYS.items():
             if key in logs:
-                row[name] = _num(logs[key])
+                value = logs[key]
+                row[name] = (
+                    {k: _num(v) for k, v in value.items()}
+                    if isinstance(value, dict)
+                    else _num(value)
+                )
         evals = {
             k[len("eval_") : -len("_loss")] or "eval": _num(v)
             for k, v in logs.items()
@@ -88,6 +96,10 @@ class MetricsJsonlCallback(TrainerCallback):
     def on_train_end(self, args, state, control, **kwargs):
         self._flush()
 
+    def flush(self) -> None:
+        """Write the pending row now (the run stopped between logging steps)."""
+        self._flush()
+
     def _flush(self) -> None:
         if self.pending is None:
             return
@@ -100,6 +112,7 @@ class MetricsJsonlCallback(TrainerCallback):
             "tokens_seen",
             "padding",
             "time",
+            "loss_by_source",
             "eval_loss",
         ]
         row = {k: self.pending[k] for k in order if k in self.pending}

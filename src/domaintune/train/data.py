@@ -83,21 +83,48 @@ def pack_pieces(lengths: Sequence[int], max_len: int) -> list[list[int]]:
     return bins
 
 
-def build_pt_dataset(
-    docs: Iterable[Document], tokenizer: Any, *, max_len: int
-) -> tuple[ListDataset, BuildStats]:
-    """Tokenize documents with EOS after each and pack whole documents into `max_len` sequences.
+@dataclass
+class Sample:
+    """One training sample before packing: a document piece or an encoded conversation.
 
-    A document is split only when it alone is longer than `max_len`. Each packed row carries
-    `position_ids` that restart at every document, so attention never crosses documents
-    (transformers builds a block-diagonal mask from them when no attention mask is given), and
-    the first token of each piece is not a target, so no document is trained to follow another.
+    `labels[0]` is always IGNORE_INDEX: a sample's first token is never predicted from whatever
+    precedes it in a packed row. `source` is the index of the data source it came from.
+    """
+
+    input_ids: list[int]
+    labels: list[int]
+    source: int = 0
+
+    @property
+    def trained(self) -> int:
+        """Tokens this sample trains (targets of the shifted loss)."""
+        return sum(t != IGNORE_INDEX for t in self.labels)
+
+    def cut(self, n: int) -> tuple[Sample, Sample]:
+        """Split after `n` tokens; the second part is a new piece (first token untrained)."""
+        head = Sample(self.input_ids[:n], self.labels[:n], self.source)
+        tail_labels = [IGNORE_INDEX] + self.labels[n + 1 :]
+        return head, Sample(self.input_ids[n:], tail_labels, self.source)
+
+
+def encode_documents(
+    docs: Iterable[Document],
+    tokenizer: Any,
+    *,
+    max_len: int,
+    source: int = 0,
+    stats: BuildStats | None = None,
+) -> list[Sample]:
+    """Documents -> pieces of at most `max_len` tokens, EOS after each document.
+
+    A document is split only when it alone is longer than `max_len`; every piece's first token is
+    not a target, so no document (or piece) is trained to follow another.
     """
     eos = tokenizer.eos_token_id
     if eos is None:
         raise ValueError("the tokenizer has no eos_token; set one so documents can be separated")
-    stats = BuildStats()
-    pieces: list[list[int]] = []
+    stats = stats if stats is not None else BuildStats()
+    pieces: list[Sample] = []
     for doc in docs:
         stats.rows_in += 1
         if not doc.text.strip():
@@ -108,17 +135,80 @@ def build_pt_dataset(
         stats.tokens += len(ids)
         if len(ids) > max_len:
             stats.split_documents += 1
-        pieces.extend(ids[i : i + max_len] for i in range(0, len(ids), max_len))
-    rows = []
-    for bin_ in pack_pieces([len(p) for p in pieces], max_len):
-        input_ids, labels, positions = [], [], []
-        for i in bin_:
-            piece = pieces[i]
-            input_ids += piece
-            labels += [IGNORE_INDEX] + piece[1:]
-            positions += list(range(len(piece)))
-        rows.append({"input_ids": input_ids, "labels": labels, "position_ids": positions})
-    stats.trained_tokens = sum(sum(t != IGNORE_INDEX for t in r["labels"]) for r in rows)
+        for i in range(0, len(ids), max_len):
+            piece = ids[i : i + max_len]
+            pieces.append(Sample(piece, [IGNORE_INDEX] + piece[1:], source))
+    stats.trained_tokens += sum(p.trained for p in pieces)
+    return pieces
+
+
+def encode_conversations(
+    convs: Iterable[Conversation],
+    tokenizer: Any,
+    *,
+    max_len: int,
+    template: str | None = None,
+    train_on_prompt: bool = False,
+    mask_history: bool = False,
+    source: int = 0,
+    stats: BuildStats | None = None,
+) -> list[Sample]:
+    """Render conversations through a chat template; only assistant turns are trained."""
+    stats = stats if stats is not None else BuildStats()
+    samples = []
+    for conv in convs:
+        stats.rows_in += 1
+        enc = encode_conversation(
+            tokenizer,
+            conv.to_openai(),
+            template=template,
+            train_on_prompt=train_on_prompt,
+            mask_history=mask_history,
+        )
+        ids, labels = enc["input_ids"], enc["labels"]
+        if len(ids) > max_len:
+            stats.truncated += 1
+            ids, labels = ids[:max_len], labels[:max_len]
+        sample = Sample(ids, [IGNORE_INDEX] + labels[1:], source)
+        n_trained = sample.trained
+        if n_trained == 0:
+            stats.rejected["no assistant tokens within max_len"] += 1
+            continue
+        stats.kept += 1
+        stats.tokens += len(ids)
+        stats.trained_tokens += n_trained
+        samples.append(sample)
+    return samples
+
+
+def row_of(samples: Sequence[Sample]) -> dict[str, list[int]]:
+    """Concatenate samples into one row; position ids restart at every sample."""
+    input_ids, labels, positions, sources = [], [], [], []
+    for s in samples:
+        input_ids += s.input_ids
+        labels += s.labels
+        positions += range(len(s.input_ids))
+        sources += [s.source] * len(s.input_ids)
+    return {"input_ids": input_ids, "labels": labels, "position_ids": positions, "source": sources}
+
+
+def pack_samples(samples: Sequence[Sample], max_len: int) -> list[dict[str, list[int]]]:
+    """Best-fit-decreasing packing of samples (each <= max_len) into rows of at most max_len."""
+    bins = pack_pieces([len(s.input_ids) for s in samples], max_len)
+    return [row_of([samples[i] for i in bin_]) for bin_ in bins]
+
+
+def build_pt_dataset(
+    docs: Iterable[Document], tokenizer: Any, *, max_len: int
+) -> tuple[ListDataset, BuildStats]:
+    """Tokenize documents with EOS after each and pack whole documents into `max_len` sequences.
+
+    Each packed row carries `position_ids` that restart at every document, so attention never
+    crosses documents (transformers builds a block-diagonal mask from them when no attention mask
+    is given; flash-attention's variable-length path derives its sequence boundaries from them).
+    """
+    stats = BuildStats()
+    rows = pack_samples(encode_documents(docs, tokenizer, max_len=max_len, stats=stats), max_len)
     stats.sequences = len(rows)
     return ListDataset(rows), stats
 
@@ -131,44 +221,40 @@ def build_sft_dataset(
     template: str | None = None,
     train_on_prompt: bool = False,
     mask_history: bool = False,
+    pack: bool = False,
 ) -> tuple[ListDataset, BuildStats]:
-    """Render conversations through a chat template; only assistant turns are trained."""
+    """Encode conversations; with `pack`, several share a row (no attention across them)."""
     stats = BuildStats()
-    rows = []
-    for conv in convs:
-        stats.rows_in += 1
-        enc = encode_conversation(
-            tokenizer,
-            conv.to_openai(),
-            template=template,
-            train_on_prompt=train_on_prompt,
-            mask_history=mask_history,
-        )
-        enc = {"input_ids": enc["input_ids"], "labels": enc["labels"]}
-        if len(enc["input_ids"]) > max_len:
-            stats.truncated += 1
-            enc = {k: v[:max_len] for k, v in enc.items()}
-        n_trained = sum(t != IGNORE_INDEX for t in enc["labels"][1:])
-        if n_trained == 0:
-            stats.rejected["no assistant tokens within max_len"] += 1
-            continue
-        stats.kept += 1
-        stats.tokens += len(enc["input_ids"])
-        stats.trained_tokens += n_trained
-        rows.append(enc)
+    samples = encode_conversations(
+        convs,
+        tokenizer,
+        max_len=max_len,
+        template=template,
+        train_on_prompt=train_on_prompt,
+        mask_history=mask_history,
+        stats=stats,
+    )
+    if pack:
+        rows = pack_samples(samples, max_len)
+    else:
+        rows = [{"input_ids": s.input_ids, "labels": s.labels} for s in samples]
     stats.sequences = len(rows)
     return ListDataset(rows), stats
 
 
 @dataclass
 class PackedCollator:
-    """Pad packed rows to the batch's longest; padding is its own segment and never a target."""
+    """Pad packed rows to the batch's longest; padding is its own segment and never a target.
+
+    Rows may carry `source` (the data source of every token); the batch then has a `source`
+    tensor with -1 on padding, used for the per-source loss.
+    """
 
     pad_id: int
 
     def __call__(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
         width = max(len(r["input_ids"]) for r in rows)
-        ids, labels, pos = [], [], []
+        ids, labels, pos, src = [], [], [], []
         n_real = 0
         for r in rows:
             pad = width - len(r["input_ids"])
@@ -176,32 +262,36 @@ class PackedCollator:
             ids.append(r["input_ids"] + [self.pad_id] * pad)
             labels.append(r["labels"] + [IGNORE_INDEX] * pad)
             pos.append(r["position_ids"] + list(range(pad)))
+            src.append(r.get("source", [0] * len(r["input_ids"])) + [-1] * pad)
         return {
             "input_ids": torch.tensor(ids),  # [batch, seq]
             "labels": torch.tensor(labels),
             "position_ids": torch.tensor(pos),
+            "source": torch.tensor(src),
             "num_tokens": torch.tensor(n_real),
         }
 
 
 @dataclass
 class PaddedCollator:
-    """Right-pad conversation rows with an attention mask."""
+    """Right-pad rows (one sample each) with an attention mask."""
 
     pad_id: int
 
     def __call__(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
         width = max(len(r["input_ids"]) for r in rows)
-        ids, labels, mask = [], [], []
+        ids, labels, mask, src = [], [], [], []
         for r in rows:
             n = len(r["input_ids"])
             ids.append(r["input_ids"] + [self.pad_id] * (width - n))
             labels.append(r["labels"] + [IGNORE_INDEX] * (width - n))
             mask.append([1] * n + [0] * (width - n))
+            src.append(r.get("source", [0] * n) + [-1] * (width - n))
         attention_mask = torch.tensor(mask)
         return {
             "input_ids": torch.tensor(ids),  # [batch, seq]
             "labels": torch.tensor(labels),
             "attention_mask": attention_mask,
+            "source": torch.tensor(src),
             "num_tokens": attention_mask.sum(),
         }

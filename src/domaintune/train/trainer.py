@@ -19,11 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
+from domaintune.templates import IGNORE_INDEX
 from domaintune.train.callbacks import MetricsJsonlCallback
-from domaintune.train.data import ListDataset, PackedCollator, PaddedCollator
+from domaintune.train.data import PackedCollator, PaddedCollator
+from domaintune.train.loss import LossComputer
+from domaintune.train.mixing import MixedDataset, StepSampler
 from domaintune.train.plots import plot_loss_curves
 
 log = logging.getLogger(__name__)
@@ -69,30 +73,165 @@ class TrainSettings:
     extra_args: dict[str, Any] = field(default_factory=dict)
 
 
-class DomainTrainer(Trainer):
-    """Trainer that counts real (non-padding) tokens and logs the padding share.
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the step."""
 
-    The collator's `num_tokens` is taken out of the batch before the forward pass.
+
+class DomainTrainer(Trainer):
+    """Trainer with our loss (see train/loss.py): exact over the accumulated batch, PTX, per source.
+
+    - `num_items_in_batch` is the count of trained tokens of the whole optimizer step (all
+      micro-batches, all processes), per group: [main, ptx]. Each micro-batch contributes
+      sum(ce) / count, so 8 x 1 and 2 x 4 give the same loss and gradients.
+    - The collator's `num_tokens` (real tokens) feeds `tokens_seen` and the padding share.
+    - Per-source loss sums are kept between logging steps and logged as `loss_by_source`.
     """
 
-    _window = (0, 0)  # (real tokens, token slots) since the last log
+    def __init__(
+        self,
+        *args,
+        source_names: list[str] | None = None,
+        ptx_sources: set[int] | None = None,
+        ptx_coef: float = 0.0,
+        embedding_learning_rate: float | None = None,
+        stop_on_nonfinite: bool = True,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.source_names = source_names or ["train"]
+        n = len(self.source_names)
+        self.ptx_of_source = torch.zeros(n, dtype=torch.bool)
+        for i in ptx_sources or ():
+            self.ptx_of_source[i] = True
+        self.ptx_coef = ptx_coef
+        self.embedding_learning_rate = embedding_learning_rate
+        self.stop_on_nonfinite = stop_on_nonfinite
+        self.loss_is_scaled_for_ga = True  # compute_loss divides by the whole step's count
+        self._losses = LossComputer()
+        self._window = torch.zeros(2, dtype=torch.float64)  # real tokens, token slots
+        self._src_window = torch.zeros(2, n, dtype=torch.float64)  # ce sum, count per source
+        self._micro = 0
 
+    # -- counting
+    def _counts(self, batch: dict) -> torch.Tensor:
+        labels = batch["labels"]
+        targets = labels[:, 1:] != IGNORE_INDEX
+        src = batch.get("source")
+        if src is None:
+            return torch.stack([targets.sum(), torch.zeros((), dtype=torch.long)])
+        is_ptx = self.ptx_of_source[src[:, 1:].clamp(min=0)]
+        return torch.stack([(targets & ~is_ptx).sum(), (targets & is_ptx).sum()])
+
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        batches = []
+        for _ in range(num_batches):
+            try:
+                batches.append(next(epoch_iterator))
+            except StopIteration:
+                break
+        if not batches:
+            return batches, None
+        counts = sum(self._counts(b) for b in batches).to(device)
+        if self.args.world_size > 1:
+            counts = self.accelerator.gather(counts.reshape(1, 2)).sum(0)
+        self._micro = 0
+        return batches, counts
+
+    # -- loss
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         n = inputs.pop("num_tokens", None)
         if n is not None and model.training:
             counts = torch.stack([n.reshape(()), torch.tensor(inputs["input_ids"].numel())])
             real, slots = self.accelerator.gather(counts.to(self.args.device)).reshape(-1, 2).sum(0)
             self.state.num_input_tokens_seen += int(real)
-            self._window = (self._window[0] + int(real), self._window[1] + int(slots))
-        return super().compute_loss(
-            model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
-        )
+            self._window += torch.tensor([float(real), float(slots)], dtype=torch.float64)
+        t = self._losses(model, inputs)
+        is_ptx = self.ptx_of_source.to(t.source.device)[t.source]
+        if num_items_in_batch is None or not model.training:
+            loss = t.ce.mean() if t.ce.numel() else t.ce.sum()  # an eval batch: its own mean
+        else:
+            main_n, ptx_n = (max(float(x), 1.0) for x in num_items_in_batch)
+            loss = t.ce[~is_ptx].sum() / main_n
+            if self.ptx_coef and bool(self.ptx_of_source.any()):
+                loss = loss + self.ptx_coef * t.ce[is_ptx].sum() / ptx_n
+            # DDP / DeepSpeed / FSDP average gradients over processes; the counts are global.
+            loss = loss * self.accelerator.num_processes
+        if model.training:
+            n_src = len(self.source_names)
+            ce = t.ce.detach().double().cpu()
+            src = t.source.cpu()
+            self._src_window[0] += torch.zeros(n_src, dtype=torch.float64).index_add_(0, src, ce)
+            self._src_window[1] += torch.bincount(src, minlength=n_src).double()
+            self._micro += 1
+            if self.stop_on_nonfinite and not torch.isfinite(loss.detach()).item():
+                raise TrainingDiverged(
+                    f"the loss is {float(loss)} at step {self.state.global_step + 1} "
+                    f"(micro-batch {self._micro} of {self.args.gradient_accumulation_steps}); "
+                    f"training stopped. The last checkpoint is in {self.args.output_dir}. Lower "
+                    "the learning rate or check this step's data; with fp16, use bf16 instead."
+                )
+        return (loss, t) if return_outputs else loss
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        inputs = self._prepare_inputs(inputs)
+        inputs.pop("num_tokens", None)
+        with torch.no_grad():
+            loss = self.compute_loss(model, inputs)
+        return loss.detach(), None, None
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        if "loss" in logs and self._window[1]:
-            logs["padding"] = 1.0 - self._window[0] / self._window[1]
-            self._window = (0, 0)
+        if "loss" in logs:
+            window = torch.cat([self._window, self._src_window.flatten()]).to(self.args.device)
+            if self.args.world_size > 1:
+                window = self.accelerator.gather(window.reshape(1, -1)).sum(0)
+            window = window.cpu()
+            if window[1] > 0:
+                logs["padding"] = float(1.0 - window[0] / window[1])
+            sums, counts = window[2:].reshape(2, -1)
+            by_source = {
+                name: float(sums[i] / counts[i])
+                for i, name in enumerate(self.source_names)
+                if counts[i] > 0
+            }
+            if len(self.source_names) > 1 or self.ptx_of_source.any():
+                logs["loss_by_source"] = by_source
+            self._window.zero_()
+            self._src_window.zero_()
         super().log(logs, start_time)
+
+    # -- optimizer: a separate learning rate for the embeddings and the LM head
+    def create_optimizer(self, model=None):
+        if self.embedding_learning_rate is None or self.optimizer is not None:
+            return super().create_optimizer(model)
+        model = self.model if model is None else model
+        special = set()
+        for get in ("get_input_embeddings", "get_output_embeddings"):
+            module = getattr(model, get)() if hasattr(model, get) else None
+            if module is not None:
+                special.update(id(p) for p in module.parameters())
+        decay = set(self.get_decay_parameter_names(model))
+        groups: dict[tuple[bool, bool], list] = {}
+        for name, p in model.named_parameters():
+            if p.requires_grad:
+                groups.setdefault((id(p) in special, name in decay), []).append(p)
+        param_groups = [
+            {
+                "params": params,
+                "weight_decay": self.args.weight_decay if is_decay else 0.0,
+                **({"lr": self.embedding_learning_rate} if is_emb else {}),
+            }
+            for (is_emb, is_decay), params in sorted(groups.items())
+        ]
+        optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, model)
+        self.optimizer = optimizer_cls(param_groups, **kwargs)
+        return self.optimizer
+
+    # -- data order: a mixed dataset is laid out step by step and read in order
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = self.train_dataset if train_dataset is None else train_dataset
+        if isinstance(dataset, MixedDataset):
+            return StepSampler(dataset)
+        return super()._get_train_sampler(train_dataset)
 
 
 def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
@@ -120,9 +259,18 @@ def apply_method(model: torch.nn.Module, s: TrainSettings) -> torch.nn.Module:
         for layer in layers[len(layers) - s.freeze_trainable_layers :]:
             layer.requires_grad_(True)
         return model
-    if s.method == "lora":
-        from peft import LoraConfig, get_peft_model
+    if s.method in ("lora", "qlora"):
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
+        if s.method == "qlora":
+            if not getattr(model, "is_loaded_in_4bit", False):
+                raise ValueError(
+                    "method qlora needs the base loaded in 4 bits (load it with "
+                    "domaintune.train.qlora.load_quantized)"
+                )
+            model = prepare_model_for_kbit_training(
+                model, use_gradient_checkpointing=s.gradient_checkpointing
+            )
         config = LoraConfig(
             task_type="CAUSAL_LM",
             r=s.lora_r,
@@ -131,7 +279,7 @@ def apply_method(model: torch.nn.Module, s: TrainSettings) -> torch.nn.Module:
             target_modules=s.lora_target_modules,
         )
         return get_peft_model(model, config)
-    raise ValueError(f"unknown method {s.method!r}; choose full, freeze or lora")
+    raise ValueError(f"unknown method {s.method!r}; choose full, freeze, lora or qlora")
 
 
 def count_parameters(model: torch.nn.Module) -> dict[str, int]:
@@ -141,9 +289,31 @@ def count_parameters(model: torch.nn.Module) -> dict[str, int]:
 
 
 def training_arguments(
-    out: Path, s: TrainSettings, *, has_eval: bool, resuming: bool = False
+    out: Path,
+    s: TrainSettings,
+    *,
+    has_eval: bool,
+    resuming: bool = False,
+    eval_names: list[str] | None = None,
 ) -> TrainingArguments:
+    eval_names = eval_names or []
     cpu = not torch.cuda.is_available()
+    best_metric = None
+    if s.keep_best or s.early_stopping_patience:
+        if not eval_names:
+            raise ValueError("keep_best and early_stopping_patience need eval_data in the stage")
+        name = s.early_stopping_metric or eval_names[0]
+        if name not in eval_names:
+            raise ValueError(
+                f"early_stopping_metric {name!r} is not an eval set of this stage ({eval_names})"
+            )
+        best_metric = f"eval_{name}_loss"
+        if s.keep_best and s.save_steps % s.eval_steps:
+            raise ValueError(
+                "keep_best needs save_steps to be a multiple of eval_steps (got save_steps="
+                f"{s.save_steps}, eval_steps={s.eval_steps}) so that the best evaluation has a "
+                "checkpoint"
+            )
     distributed: dict[str, Any] = {}
     if s.deepspeed:
         distributed["deepspeed"] = s.deepspeed
@@ -176,6 +346,10 @@ def training_arguments(
         eval_on_start=has_eval and not resuming,
         save_strategy="steps",
         save_steps=s.save_steps,
+        load_best_model_at_end=s.keep_best,
+        metric_for_best_model=best_metric,
+        greater_is_better=False if best_metric else None,
+        logging_nan_inf_filter=False,  # a NaN is logged as NaN (diagnose and the watchdog see it)
         save_total_limit=s.save_total_limit,
         seed=s.seed,
         data_seed=s.seed,
@@ -197,16 +371,23 @@ def training_arguments(
 def run_training(
     model: torch.nn.Module,
     tokenizer: Any,
-    train_set: ListDataset,
-    eval_sets: dict[str, ListDataset],
+    train_set: Dataset,
+    eval_sets: dict[str, Dataset],
     out_dir: str | Path,
     settings: TrainSettings,
     *,
     packed: bool,
     resume: bool = False,
     callbacks: list | None = None,
+    source_names: list[str] | None = None,
+    ptx_sources: set[int] | None = None,
+    ptx_coef: float = 0.0,
 ) -> dict[str, Any]:
-    """Train, save `final/` (and `merged/`), return a summary for the stage manifest."""
+    """Train, save `final/` (and `merged/`), return a summary for the stage manifest.
+
+    `source_names[i]` names the rows' `source` index i in the logs; `ptx_sources` are the source
+    indices whose loss is the PTX part (weighted by `ptx_coef`).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.config.use_cache = False
@@ -219,8 +400,17 @@ def run_training(
         (out / "metrics.jsonl").unlink()  # a fresh start must not inherit an old run's rows
     collator = (PackedCollator if packed else PaddedCollator)(pad_id=tokenizer.pad_token_id)
     args = training_arguments(
-        out, settings, has_eval=bool(eval_sets), resuming=checkpoint is not None
+        out,
+        settings,
+        has_eval=bool(eval_sets),
+        resuming=checkpoint is not None,
+        eval_names=list(eval_sets),
     )
+    extra = []
+    if settings.early_stopping_patience:
+        from transformers import EarlyStoppingCallback
+
+        extra.append(EarlyStoppingCallback(settings.early_stopping_patience))
     trainer = DomainTrainer(
         model=model,
         args=args,
@@ -228,17 +418,34 @@ def run_training(
         train_dataset=train_set,
         eval_dataset=eval_sets or None,
         processing_class=tokenizer,
-        callbacks=[MetricsJsonlCallback(out / "metrics.jsonl"), *(callbacks or [])],
+        callbacks=[MetricsJsonlCallback(out / "metrics.jsonl"), *extra, *(callbacks or [])],
+        source_names=source_names,
+        ptx_sources=ptx_sources,
+        ptx_coef=ptx_coef,
+        embedding_learning_rate=settings.embedding_learning_rate,
+        stop_on_nonfinite=settings.stop_on_nonfinite,
     )
     start = time.time()
-    result = trainer.train(resume_from_checkpoint=checkpoint)
+    try:
+        result = trainer.train(resume_from_checkpoint=checkpoint)
+    finally:
+        for cb in trainer.callback_handler.callbacks:
+            if isinstance(cb, MetricsJsonlCallback):
+                cb.flush()  # the rows up to a stop (watchdog, interrupt) stay on disk
     summary = {
         "parameters": params,
         "global_step": trainer.state.global_step,
+        "world_size": trainer.args.world_size,
         "train_loss": result.training_loss,
         "tokens_seen": int(trainer.state.num_input_tokens_seen),
         "seconds": round(time.time() - start, 2),
         "resumed_from": checkpoint,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "stopped_early": bool(
+            settings.early_stopping_patience
+            and settings.max_steps > 0
+            and trainer.state.global_step < settings.max_steps
+        ),
     }
     save_outputs(trainer, tokenizer, out, settings)
     if trainer.is_world_process_zero() and (out / "metrics.jsonl").exists():
@@ -255,20 +462,47 @@ def _last_checkpoint(out: Path) -> str | None:
 
 
 def save_outputs(trainer: Trainer, tokenizer: Any, out: Path, s: TrainSettings) -> None:
-    """Write final/ (and merged/ for LoRA with merge), each as a temp folder renamed into place."""
+    """Write final/ (and merged/ for LoRA with merge), each as a temp folder renamed into place.
+
+    Every process takes part in `save_model` (ZeRO-3 and FSDP gather the shards there); only the
+    main process writes the other files and renames.
+    """
     model = trainer.model
     model.config.use_cache = True  # inference default for whoever loads the result
     gen = getattr(model, "generation_config", None)  # stop tokens travel with every output
-    _save_dir(out / "final", lambda tmp: trainer.save_model(str(tmp)), tokenizer, gen)
-    if s.method == "lora" and s.merge:
-        merged = model.merge_and_unload()
-        _save_dir(out / "merged", merged.save_pretrained, tokenizer, gen)
+    main = trainer.is_world_process_zero()
+    wait = trainer.accelerator.wait_for_everyone
+    final_tmp = out / "final.tmp"
+    if main:
+        shutil.rmtree(final_tmp, ignore_errors=True)
+    wait()
+    trainer.save_model(str(final_tmp))
+    wait()
+    if main:
+        _finish_dir(final_tmp, out / "final", tokenizer, gen)
+        if s.method == "lora" and s.merge:
+            merged = model.merge_and_unload()
+            _save_dir(out / "merged", merged.save_pretrained, tokenizer, gen)
+        elif s.method == "qlora" and s.merge:
+            # Merge into the full-precision base, not into the 4-bit weights (rounding twice).
+            from peft import PeftModel
+
+            from domaintune.models import load_model
+
+            base = load_model(model.peft_config["default"].base_model_name_or_path)
+            merged = PeftModel.from_pretrained(base, str(out / "final")).merge_and_unload()
+            _save_dir(out / "merged", merged.save_pretrained, tokenizer, gen)
+    wait()
 
 
 def _save_dir(dst: Path, save: Any, tokenizer: Any, gen: Any) -> None:
     tmp = dst.with_name(dst.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     save(tmp)
+    _finish_dir(tmp, dst, tokenizer, gen)
+
+
+def _finish_dir(tmp: Path, dst: Path, tokenizer: Any, gen: Any) -> None:
     tokenizer.save_pretrained(tmp)
     if gen is not None and not (tmp / "generation_config.json").exists():
         gen.save_pretrained(tmp)
