@@ -82,7 +82,8 @@ def test_wrong_type_names_field_and_value(tmp_path):
 
 def test_bad_literal_and_stage_reference(tmp_path):
     with pytest.raises(
-        ConfigError, match="stages\\[0\\].train.method: Input should be 'full', 'freeze', 'lora' or 'qlora'"
+        ConfigError,
+        match="stages\\[0\\].train.method: Input should be 'full', 'freeze', 'lora' or 'qlora'",
     ):
         load_recipe(_write(tmp_path, RECIPE.replace("method: full", "method: qlora-ish")))
     with pytest.raises(ConfigError, match="stage 'ppl' refers to 'sft'"):

@@ -159,8 +159,7 @@ class TrainStage(_Section):
         if any(x is not None for x in shares):
             if any(x is None for x in shares):
                 raise ValueError(
-                    f"stage {self.name!r}: give every data source a share, or none "
-                    f"(got {shares})"
+                    f"stage {self.name!r}: give every data source a share, or none (got {shares})"
                 )
             if abs(sum(shares) - 1.0) > 1e-6:
                 raise ValueError(

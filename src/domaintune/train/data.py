@@ -102,6 +102,8 @@ class Sample:
 
     def cut(self, n: int) -> tuple[Sample, Sample]:
         """Split after `n` tokens; the second part is a new piece (first token untrained)."""
+        if not 0 < n < len(self.input_ids):
+            raise ValueError(f"cannot cut a {len(self.input_ids)}-token sample after {n} tokens")
         head = Sample(self.input_ids[:n], self.labels[:n], self.source)
         tail_labels = [IGNORE_INDEX] + self.labels[n + 1 :]
         return head, Sample(self.input_ids[n:], tail_labels, self.source)

@@ -222,7 +222,7 @@ class MixedDataset(Dataset):
                     continue
                 if stream.splittable:
                     if need >= 1:
-                        first, rest = head.cut(int(round(need)) + 1)
+                        first, rest = head.cut(int(need) + 1)  # int(need) < trained < len
                         c.queue[0] = rest
                         chosen.append((i, first))
                         undo.append((i, head, True))

@@ -362,7 +362,7 @@ def training_arguments(
         dataloader_num_workers=0,
         report_to="none",
         disable_tqdm=False,
-        gradient_checkpointing=s.gradient_checkpointing,
+        **({"gradient_checkpointing": True} if s.gradient_checkpointing else {}),
         **distributed,
         **s.extra_args,
     )

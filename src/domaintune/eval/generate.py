@@ -1,0 +1,321 @@
+"""Read generation eval rows, render prompts with a chat template and generate answers in batches.
+
+Batches are left-padded (every prompt ends where generation starts) and length-sorted (longest
+first, so a batch that does not fit shows up at once); greedy unless a temperature is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from domaintune.eval.results import DIMENSIONS
+from domaintune.io import PathLike, file_stem, iter_rows
+from domaintune.records import RawRow, json_type
+
+PROMPT_FIELDS = ("question", "prompt", "instruction")
+REFERENCE_FIELDS = ("reference", "answer", "output")
+
+
+@dataclass
+class GenItem:
+    """One row to answer (or, read from a predictions file, already answered)."""
+
+    id: str
+    set: str
+    question: str  # the user message the model sees (alpaca: instruction + "\n" + input)
+    reference: str
+    system: str | None = None
+    dimension: str | None = None
+    prediction: str | None = None
+
+    def to_prediction(self) -> dict[str, Any]:
+        """The `--predictions-out` row, readable again by `--predictions`."""
+        return {
+            "id": self.id,
+            "set": self.set,
+            "question": self.question,
+            "reference": self.reference,
+            "prediction": self.prediction,
+            "dimension": self.dimension,
+        }
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _raw_rows(path: PathLike) -> Iterator[RawRow]:
+    p = Path(path)
+    row_indexed = p.name.lower().endswith((".json", ".parquet"))  # no useful physical line
+    for line, data in iter_rows(p):
+        yield RawRow(data, str(p), line, stem=file_stem(p), row_indexed=row_indexed)
+
+
+def _text(raw: RawRow, key: str, *, empty_ok: bool) -> str:
+    value = raw.data[key]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # numeric answers ("42") are common in benchmark files
+    if not isinstance(value, str):
+        raise raw.error(f'field "{key}" must be a string, got {json_type(value)}', key)
+    if not empty_ok and not value.strip():
+        raise raw.error(f'field "{key}" is empty; fill it in or drop the row', key)
+    return value
+
+
+def _first(raw: RawRow, keys: Sequence[str], what: str, *, empty_ok: bool) -> tuple[str, str]:
+    for key in keys:
+        if raw.data.get(key) is not None:
+            return key, _text(raw, key, empty_ok=empty_ok)
+    names = ", ".join(f'"{k}"' for k in keys)
+    raise raw.error(f"missing the {what}: give it in one of the fields {names}", keys[0])
+
+
+def _optional(raw: RawRow, key: str) -> str | None:
+    return None if raw.data.get(key) is None else _text(raw, key, empty_ok=True)
+
+
+def _dimension(raw: RawRow) -> str | None:
+    value = _optional(raw, "dimension")
+    if value is not None and value not in DIMENSIONS:
+        raise raw.error(
+            f'field "dimension" is {value!r}; use one of {", ".join(DIMENSIONS)} or leave it out',
+            "dimension",
+        )
+    return value
+
+
+def _row_id(raw: RawRow) -> str:
+    value = raw.data.get("id")
+    if value is None or value == "":
+        return f"{raw.stem}-{raw.line}"
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise raw.error(f'field "id" must be a string or integer, got {json_type(value)}', "id")
+    return str(value)
+
+
+def _require_rows(path: PathLike, items: list[GenItem]) -> list[GenItem]:
+    if not items:
+        from domaintune.records import DataError
+
+        raise DataError(path, None, "no rows; the file is empty")
+    return items
+
+
+def read_gen_items(path: PathLike) -> list[GenItem]:
+    """Rows with a prompt (question | prompt | instruction [+ input]) and a reference
+    (reference | answer | output); optional id, system, dimension. The set is the file stem."""
+    items = []
+    for raw in _raw_rows(path):
+        key, question = _first(raw, PROMPT_FIELDS, "prompt", empty_ok=False)
+        extra = _optional(raw, "input") if key == "instruction" else None
+        if extra and extra.strip():
+            question = f"{question}\n{extra}"  # alpaca: the input follows the instruction
+        _, reference = _first(raw, REFERENCE_FIELDS, "reference answer", empty_ok=True)
+        items.append(
+            GenItem(
+                id=_row_id(raw),
+                set=raw.stem,
+                question=question,
+                reference=reference,
+                system=_optional(raw, "system"),
+                dimension=_dimension(raw),
+            )
+        )
+    return _require_rows(path, items)
+
+
+def read_predictions(path: PathLike) -> list[GenItem]:
+    """Rows with `prediction` and `reference` (either may be empty); optional id, question,
+    dimension and set (default: the file stem)."""
+    items = []
+    for raw in _raw_rows(path):
+        _, prediction = _first(raw, ("prediction",), "prediction", empty_ok=True)
+        _, reference = _first(raw, ("reference",), "reference", empty_ok=True)
+        found = [k for k in PROMPT_FIELDS if raw.data.get(k) is not None]
+        items.append(
+            GenItem(
+                id=_row_id(raw),
+                set=_optional(raw, "set") or raw.stem,
+                question=_text(raw, found[0], empty_ok=True) if found else "",
+                reference=reference,
+                dimension=_dimension(raw),
+                prediction=prediction,
+            )
+        )
+    return _require_rows(path, items)
+
+
+# ---------------------------------------------------------------- prompts
+
+
+def check_template(tokenizer: Any, template: str | None) -> None:
+    """Fail early when there is no chat template to render prompts with."""
+    from domaintune.templates import TEMPLATES
+
+    if template in (None, "hf") and not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            "the tokenizer has no chat template; pass --template with one of "
+            f"{', '.join(sorted(TEMPLATES))}"
+        )
+
+
+def render_prompts(
+    tokenizer: Any, items: Sequence[GenItem], *, template: str | None = None
+) -> list[list[int]]:
+    """Token ids of each row's chat prompt, ending with the assistant's generation prompt."""
+    from domaintune.templates import render_text
+
+    check_template(tokenizer, template)
+    prompts = []
+    for item in items:
+        messages = [{"role": "system", "content": item.system}] if item.system else []
+        messages.append({"role": "user", "content": item.question})
+        text = render_text(tokenizer, messages, template=template, add_generation_prompt=True)
+        # The template writes any BOS itself; adding special tokens again would double it.
+        prompts.append(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return prompts
+
+
+def stop_token_ids(model: Any, tokenizer: Any, *, template: str | None = None) -> list[int]:
+    """End-of-answer ids: the model's generation_config eos_token_id (an int or a list), else
+    the tokenizer's EOS, plus a registry template's stop tokens found in the vocabulary."""
+    config = getattr(model, "generation_config", None)
+    eos = getattr(config, "eos_token_id", None)
+    if eos is None:
+        eos = tokenizer.eos_token_id
+    ids = [eos] if isinstance(eos, int) else list(eos or [])
+    if template not in (None, "hf"):
+        from domaintune.templates import get_template
+
+        vocab = tokenizer.get_vocab()
+        t = get_template(template)
+        for token in t.stop_tokens:
+            token = t.resolve(token, tokenizer.bos_token or "", tokenizer.eos_token or "")
+            if token in vocab and vocab[token] not in ids:
+                ids.append(vocab[token])
+    if not ids:
+        raise ValueError(
+            "no stop token: the model's generation_config has no eos_token_id and the tokenizer "
+            "no eos_token; set eos_token_id in generation_config.json"
+        )
+    return ids
+
+
+# ---------------------------------------------------------------- generation
+
+
+def _generation_config(
+    stop_ids: list[int], pad_id: int, *, max_new_tokens: int, temperature: float, top_p: float
+) -> Any:
+    from transformers import GenerationConfig
+
+    sample = temperature > 0
+    return GenerationConfig(
+        max_new_tokens=max_new_tokens,
+        do_sample=sample,
+        # Greedy: the neutral values, so a model's sampling defaults neither apply nor warn.
+        temperature=temperature if sample else 1.0,
+        top_p=top_p if sample else 1.0,
+        top_k=0 if sample else None,  # sampling is shaped by temperature and top-p only
+        repetition_penalty=1.0,
+        eos_token_id=stop_ids,
+        pad_token_id=pad_id,
+        use_cache=True,
+    )
+
+
+def _until_stop(ids: list[int], stop_ids: Sequence[int]) -> list[int]:
+    stops = set(stop_ids)
+    for i, t in enumerate(ids):
+        if t in stops:
+            return ids[:i]
+    return ids
+
+
+@torch.no_grad()
+def generate_ids(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    *,
+    stop_ids: list[int],
+    pad_id: int,
+    batch_size: int = 8,
+    max_new_tokens: int = 256,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    seed: int = 0,
+    show_progress: bool = True,
+) -> list[list[int]]:
+    """New token ids per prompt, cut before the first stop token, in the prompts' order.
+
+    Greedy (temperature 0) gives the same tokens whatever the batch size; sampled outputs depend
+    on the seed and on which prompts share a batch.
+    """
+    if batch_size < 1 or max_new_tokens < 1:
+        raise ValueError("batch_size and max_new_tokens must be at least 1")
+    config = _generation_config(
+        stop_ids, pad_id, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p
+    )
+    device = next(model.parameters()).device
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    out: list[list[int]] = [[] for _ in prompts]
+    torch.manual_seed(seed)
+    with progress_bar(len(prompts), "generating", enabled=show_progress) as advance:
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = max(len(prompts[i]) for i in rows)
+            ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for r, i in enumerate(rows):  # left padding: every prompt ends at column `width`
+                ids[r, width - len(prompts[i]) :] = torch.tensor(prompts[i], dtype=torch.long)
+                mask[r, width - len(prompts[i]) :] = 1
+            gen = model.generate(
+                input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config
+            )  # [batch, width + new]
+            for r, i in enumerate(rows):
+                out[i] = _until_stop(gen[r, width:].tolist(), stop_ids)
+            advance(len(rows))
+    return out
+
+
+@contextlib.contextmanager
+def progress_bar(
+    total: int, description: str, *, enabled: bool = True
+) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr; yields `advance(n)` (a no-op when disabled)."""
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def pad_token_id(tokenizer: Any, stop_ids: Sequence[int]) -> int:
+    """The tokenizer's pad id, else the first stop id (padding is masked either way)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
+
+
+def generate_answers(
+    model: Any,
+    tokenizer: Any,
+    items: Sequence[GenItem],
+    *,
+    template: str | None = None,
+    **options: Any,
+) -> list[str]:
+    """Generate each row's answer: decoded without special tokens and stripped."""
+    prompts = render_prompts(tokenizer, items, template=template)
+    stop_ids = stop_token_ids(model, tokenizer, template=template)
+    new = generate_ids(
+        model, prompts, stop_ids=stop_ids, pad_id=pad_token_id(tokenizer, stop_ids), **options
+    )
+    return [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in new]
