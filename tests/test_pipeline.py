@@ -32,6 +32,15 @@ def test_recipe_runs_stages_in_order_then_skips_them(recipe_raw, tmp_path):
     for stage in ("cpt", "sft", "ppl"):
         assert read_manifest(run / stage)["status"] == "complete"
     assert "Held-out perplexity (lower is better)" in console.export_text()
+    # The eval stage's results feed the forgetting report: base vs cpt, matched per set.
+    from domaintune.eval.compare import compare
+
+    cmp = compare(run / "ppl" / "results" / "base", run / "ppl" / "results" / "cpt")
+    rows = {(r.group, r.set, r.metric): r for r in cmp.rows if r.side == "both"}
+    dom = rows[("domain", "domain", "perplexity")]
+    assert dom.before == pytest.approx(ppl["base"]["domain"]["perplexity"])
+    assert dom.after == pytest.approx(ppl["cpt"]["domain"]["perplexity"])
+    assert dom.delta == pytest.approx(100 * (dom.after / dom.before - 1))
 
     console = Console(record=True, width=120)
     run_recipe(parse_recipe(recipe_raw), console=console)

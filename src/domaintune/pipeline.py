@@ -343,8 +343,30 @@ def run_eval_stage(ctx: RunContext, stage: EvalStage) -> dict:
             for name, docs in sets.items()
         }
     write_json(ctx.run_dir / stage.name / "perplexity.json", results)
+    write_compare_results(ctx.run_dir / stage.name / "results", results, stage.max_len)
     ctx.console.print(perplexity_table(results))
     return {"perplexity": results}
+
+
+def write_compare_results(folder: Path, results: dict[str, dict[str, dict]], max_len: int) -> None:
+    """One `eval ppl`-layout JSON per model and eval set: results/<model>/<set>.json.
+
+    A set whose name contains "general" is in the general group (forgetting), the others in the
+    domain group, so `domaintune eval compare results/<before> results/<after>` reads a run.
+    """
+    from domaintune.eval.results import result_doc
+
+    for ref, sets in results.items():
+        for name, figures in sets.items():
+            doc = result_doc(
+                "ppl",
+                ref,
+                group="general" if "general" in name else "domain",
+                metrics={k: figures[k] for k in ("perplexity", "nll", "tokens")},
+                by_set={name: {k: figures[k] for k in ("perplexity", "nll", "tokens")}},
+                settings={"max_len": max_len, "stride": max_len},
+            )
+            write_json(folder / ref / f"{name}.json", doc)
 
 
 def perplexity_table(results: dict[str, dict[str, dict]]) -> Table:
