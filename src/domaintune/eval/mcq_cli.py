@@ -1,7 +1,215 @@
-"""Commands merged into `domaintune eval` (see eval/cli.py)."""
+"""`domaintune eval mcq`: multiple-choice exams (merged into `domaintune eval`, see eval/cli.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
 
+from domaintune.data.cli_common import fail
+
 app = typer.Typer()
+
+
+@app.command("mcq")
+def mcq(
+    model: Path = typer.Option(..., "--model", help="Model directory or PEFT adapter directory."),
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Exam file, or folder of them; one subject per file (repeatable)."
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", help="ceval, cmmlu, mmlu or jsonl (default: detected for each file)."
+    ),
+    prompt: str | None = typer.Option(
+        None,
+        "--prompt",
+        help="Prompt style ceval, cmmlu or mmlu (default: the format's; jsonl: ceval).",
+    ),
+    shots: int = typer.Option(0, "--shots", min=0, help="Solved examples before each question."),
+    dev: list[Path] = typer.Option(
+        [], "--dev", help="Dev file or folder the shots come from: the first K per subject."
+    ),
+    scoring: str = typer.Option("both", "--scoring", help="both, letter or option."),
+    out: Path | None = typer.Option(None, "--out", help="Write the results (JSON) here."),
+    group: str = typer.Option("domain", "--group", help="domain or general."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Questions per forward pass."),
+    max_len: int | None = typer.Option(
+        None,
+        "--max-len",
+        min=1,
+        help="Token limit; longer prompts lose their start, as in lm-eval.",
+    ),
+    dtype: str = typer.Option("float32", "--dtype", help="float32, bfloat16 or float16."),
+    device: str = typer.Option(
+        "auto", "--device", help="auto (cuda when present), cpu, cuda:1 ..."
+    ),
+) -> None:
+    """Score a model on multiple-choice exams (C-Eval, CMMLU, MMLU or jsonl), two ways.
+
+    acc_letter: which answer letter is likeliest after the prompt (official C-Eval/CMMLU method).
+    acc / acc_norm: which option text is likeliest (lm-evaluation-harness multiple_choice).
+    """
+    from domaintune.eval import mcq as exam
+    from domaintune.eval.results import GROUPS
+    from domaintune.records import DataError
+
+    _check_choice("--format", fmt, exam.FORMATS)
+    _check_choice("--prompt", prompt, tuple(exam.STYLES))
+    _check_choice("--scoring", scoring, exam.SCORINGS)
+    _check_choice("--group", group, GROUPS)
+    if bool(shots) != bool(dev):
+        raise fail("--shots K and --dev PATH go together: the shots are the dev questions", 2)
+    try:
+        files = exam.exam_files(_resolve(data))
+        style = _style(prompt, {fmt or exam.detect_format(f) for f in files})
+        questions = [q for f in files for q in exam.read_questions(f, fmt)]
+        picked = exam.pick_shots(questions, exam.read_exam(_resolve(dev), fmt), shots)
+    except (DataError, ValueError) as err:
+        raise fail(str(err), 1) from None
+    except OSError as err:  # unreadable file or folder
+        raise fail(f"cannot read the exam ({err})", 1) from None
+    lm, tokenizer = _load(model, dtype, device)
+    items = _score(exam, lm, tokenizer, questions, style, picked, scoring, batch_size, max_len)
+    metrics, by_set, by_dimension = exam.summarize(items)
+    _print_table(metrics, by_set)
+    truncated = sum(i["truncated"] for i in items)
+    if truncated:
+        typer.echo(
+            f"warning: {truncated} questions were longer than --max-len and lost the start "
+            "of their prompt; raise --max-len or use fewer --shots",
+            err=True,
+        )
+    if out is not None:
+        settings = {
+            "data": [str(f) for f in files],
+            "format": fmt,
+            "prompt": style.name,
+            "shots": shots,
+            "dev": [str(d) for d in dev],
+            "scoring": scoring,
+            "batch_size": batch_size,
+            "max_len": max_len,
+            "dtype": dtype,
+        }
+        _write(out, str(model), group, items, (metrics, by_set, by_dimension), settings)
+
+
+def _write(out: Path, model: str, group: str, items: list, summary: tuple, settings: dict) -> None:
+    from domaintune.eval.results import result_doc
+    from domaintune.io import write_json
+
+    metrics, by_set, by_dimension = summary
+    counts = {
+        "questions": len(items),
+        "subjects": len(by_set),
+        "truncated": sum(i["truncated"] for i in items),
+        "untagged": sum(i["dimension"] is None for i in items),  # left out of by_dimension
+    }
+    doc = result_doc(
+        "mcq",
+        model,
+        group=group,
+        metrics=metrics,
+        by_set=by_set,
+        by_dimension=by_dimension,
+        items=items,
+        settings=settings,
+        counts=counts,
+    )
+    write_json(out, doc)
+    typer.echo(f"wrote {out}")
+
+
+def _check_choice(option: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise fail(f"{option} {value!r}: choose one of {', '.join(allowed)}", 2)
+
+
+def _resolve(paths: list[Path]) -> list[Path]:
+    from domaintune.resources import resolve
+
+    return [resolve(str(p)) for p in paths]  # builtin:mcq_domain.jsonl names a bundled file
+
+
+def _style(prompt: str | None, formats: set[str]):
+    from domaintune.eval.mcq import DEFAULT_STYLE, STYLES
+
+    if prompt is not None:
+        return STYLES[prompt]
+    styles = {DEFAULT_STYLE[f] for f in formats}
+    if len(styles) > 1:
+        raise ValueError(
+            f"the files are in several formats ({', '.join(sorted(formats))}) with different "
+            "prompts; pass --prompt ceval, cmmlu or mmlu, or score them separately"
+        )
+    return STYLES[styles.pop()]
+
+
+def _load(model: Path, dtype: str, device: str):
+    import torch
+
+    from domaintune.models import load_for_eval
+
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise fail(f"--dtype {dtype!r}: choose float32, bfloat16 or float16", 2)
+    try:
+        lm, tokenizer = load_for_eval(model, dtype=dtype)
+    except (OSError, ValueError) as err:
+        raise fail(f"--model {model}: cannot load a model or adapter ({err})", 1) from None
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        return lm.to(device), tokenizer
+    except (RuntimeError, ValueError) as err:
+        raise fail(f"--device {device}: {err}", 2) from None
+
+
+def _score(exam, lm, tokenizer, questions, style, shots, scoring, batch_size, max_len):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from domaintune.records import DataError
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"scoring {len(questions)} questions", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            return exam.score(
+                lm,
+                tokenizer,
+                questions,
+                style=style,
+                shots=shots,
+                scoring=scoring,
+                batch_size=batch_size,
+                max_len=max_len,
+                progress=progress,
+            )
+        except DataError as err:
+            raise fail(str(err), 1) from None
+
+
+def _print_table(metrics: dict[str, float], by_set: dict[str, dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    names = [m for m in ("acc_letter", "acc", "acc_norm") if m in metrics]
+    table = Table("subject", "n", *names)
+    for subject, row in by_set.items():
+        table.add_row(subject, str(row["n"]), *(f"{row[m]:.2f}" for m in names))
+    total = sum(row["n"] for row in by_set.values())
+    table.add_section()
+    table.add_row(
+        "average (micro, per question)", str(total), *(f"{metrics[m]:.2f}" for m in names)
+    )
+    table.add_row(
+        "average (macro, per subject)",
+        str(len(by_set)),
+        *(f"{metrics[m + '_macro']:.2f}" for m in names),
+    )
+    Console().print(table)
