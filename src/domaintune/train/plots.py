@@ -11,7 +11,8 @@ def read_metrics(path: str | Path) -> list[dict]:
 
 
 def plot_loss_curves(metrics_path: str | Path, out_png: str | Path, *, title: str) -> Path:
-    """Training loss and each eval set's loss against step, learning rate on a second axis."""
+    """Training loss (and per source when logged), each eval set's loss against step, learning
+    rate on a second axis."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on training machines
@@ -32,6 +33,13 @@ def plot_loss_curves(metrics_path: str | Path, out_png: str | Path, *, title: st
     for i, (name, points) in enumerate(evals.items()):
         color = colors[i % len(colors)]
         ax.plot(*zip(*points, strict=True), marker="o", color=color, label=f"eval loss: {name}")
+    by_source: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        for name, value in (r.get("loss_by_source") or {}).items():
+            if isinstance(value, float):
+                by_source.setdefault(name, []).append((r["step"], value))
+    for name, points in by_source.items():  # thin dashed lines: each source's train loss
+        ax.plot(*zip(*points, strict=True), linestyle="--", linewidth=0.8, label=f"train: {name}")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title(title)
