@@ -51,11 +51,21 @@ def _fail_on_data_errors(fn, *args, **kwargs):
     from domaintune.config import ConfigError
     from domaintune.memory import WillNotFitError
     from domaintune.records import DataError
+    from domaintune.train.qlora import QLoraUnavailable
+    from domaintune.train.trainer import TrainingDiverged
 
     try:
         return fn(*args, **kwargs)
     # ValueError: our own checks (template fit, freeze layers, ...) explain themselves
-    except (DataError, ConfigError, FileNotFoundError, WillNotFitError, ValueError) as err:
+    except (
+        DataError,
+        ConfigError,
+        FileNotFoundError,
+        WillNotFitError,
+        ValueError,
+        TrainingDiverged,
+        QLoraUnavailable,
+    ) as err:
         console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
@@ -72,13 +82,16 @@ def run(
     ),
 ) -> None:
     """Run a recipe's stages in order (with no recipe: the quickstart into runs/quickstart/)."""
+    from domaintune.distributed import is_main_process
     from domaintune.pipeline import run_recipe
 
     r = _load(recipe, set_)
-    console.print(f"run directory: [bold]{r.run_dir}[/]")
+    # Under torchrun / accelerate launch, rank 0 speaks for the run.
+    say = console if is_main_process() else Console(quiet=True)
+    say.print(f"run directory: [bold]{r.run_dir}[/]")
     _fail_on_data_errors(run_recipe, r, only=stage or None, console=console, force=force)
-    console.print(f"[green]done.[/] Results in {r.run_dir}")
-    console.print(f"  report: {r.run_dir / 'report.html'}")
+    say.print(f"[green]done.[/] Results in {r.run_dir}")
+    say.print(f"  report: {r.run_dir / 'report.html'}")
 
 
 @app.command()
@@ -92,7 +105,11 @@ def train(
         False, "--force", help="Train even if the GPU memory estimate says the run will not fit."
     ),
 ) -> None:
-    """Run the recipe's training stages (pt, sft); evaluation stages are left to `run`."""
+    """Run the recipe's training stages (pt, sft); evaluation stages are left to `run`.
+
+    Runs unchanged under `torchrun --nproc_per_node N -m domaintune.cli train RECIPE` or
+    `accelerate launch ... -m domaintune.cli train RECIPE` (see docs/distributed.md).
+    """
     from domaintune.pipeline import run_recipe
 
     overrides = [*set_, *(["train.merge=true"] if merge else [])]

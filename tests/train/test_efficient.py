@@ -410,3 +410,24 @@ def test_early_stopping_and_keep_best(tiny_model_dir, tmp_path):
     best = load_file(out / "checkpoints" / f"checkpoint-{best_step}" / "model.safetensors")
     for key, value in best.items():
         torch.testing.assert_close(final[key], value)
+
+
+def test_qlora_without_bitsandbytes_fails_before_any_work(recipe_raw, tmp_path, monkeypatch):
+    import sys
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from domaintune.cli import app
+
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # import fails as if not installed
+    recipe_raw["stages"] = [recipe_raw["stages"][0]]
+    recipe_raw["stages"][0]["train"] = {"method": "qlora"}
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(recipe_raw))
+    result = CliRunner().invoke(app, ["train", str(path)])
+    assert result.exit_code == 1
+    assert "method qlora needs bitsandbytes" in result.output
+    assert "use method: lora" in result.output
+    stage = tmp_path / "run" / recipe_raw["stages"][0]["name"]
+    assert not (stage / "metrics.jsonl").exists() and not (stage / "final").exists()

@@ -13,12 +13,16 @@ from typing import Any
 import torch
 
 
+class QLoraUnavailable(RuntimeError):
+    """bitsandbytes cannot run 4-bit layers here; the message says why and what to do."""
+
+
 def require_bitsandbytes() -> None:
     """Raise a clear error unless bitsandbytes can quantise and run a 4-bit layer here."""
     try:
         import bitsandbytes as bnb
     except Exception as e:  # ImportError, or a broken native library
-        raise RuntimeError(
+        raise QLoraUnavailable(
             f"method qlora needs bitsandbytes, which cannot be imported here ({e}). Install it "
             "with `pip install 'domaintune[qlora]'` (bitsandbytes >= 0.50 also runs on CPU), or "
             "use method: lora."
@@ -26,7 +30,7 @@ def require_bitsandbytes() -> None:
     from packaging.version import Version
 
     if not torch.cuda.is_available() and Version(bnb.__version__) < Version("0.50"):
-        raise RuntimeError(
+        raise QLoraUnavailable(
             f"method qlora on a machine without a GPU needs bitsandbytes >= 0.50 (found "
             f"{bnb.__version__}); upgrade it or use method: lora"
         )
@@ -37,7 +41,7 @@ def require_bitsandbytes() -> None:
         layer = layer.to(device)
         layer(torch.randn(1, 64, device=device))
     except Exception as e:
-        raise RuntimeError(
+        raise QLoraUnavailable(
             f"bitsandbytes {bnb.__version__} cannot run 4-bit layers on this machine ({e}); "
             "use method: lora"
         ) from e
