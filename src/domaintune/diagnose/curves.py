@@ -32,6 +32,7 @@ class Curves:
     evals: dict[str, list[tuple[int, float, float]]] = field(
         default_factory=dict
     )  # step, epoch, loss
+    by_source: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # step, loss
 
     @property
     def finite(self) -> list[int]:
@@ -69,6 +70,8 @@ def read_curves(path: str | Path) -> Curves:
         c.padding.append(_num(row.get("padding")))
         c.tokens.append(row.get("tokens_seen"))
         c.time.append(_num(row.get("time")))
+        for name, value in (row.get("loss_by_source") or {}).items():
+            c.by_source.setdefault(name, []).append((step, float(value)))
     return c
 
 

@@ -45,6 +45,9 @@ def loss_plot(c: Curves, title: str) -> bytes:
     pts = [(s, v) for s, v in zip(c.steps, c.loss, strict=True) if math.isfinite(v)]
     if pts:
         ax.plot(*zip(*pts, strict=True), color="tab:blue", lw=1.2, label="train loss")
+    for name, points in c.by_source.items():  # mixed sources / PTX: each one's train loss
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, lw=0.8, ls="--", label=f"train: {name}")
     for i, (name, points) in enumerate(c.evals.items()):
         xs, ys = [p[0] for p in points], [p[2] for p in points]
         ax.plot(xs, ys, marker="o", ms=3, color=COLORS[i % len(COLORS)], label=f"eval: {name}")
