@@ -230,6 +230,17 @@ def apply_template(ctx: RunContext, stage: TrainStage, model: Any, tokenizer: An
     model.generation_config.eos_token_id = stops[0] if len(stops) == 1 else stops
 
 
+def zero_stage(deepspeed_config: str | None) -> int:
+    """The ZeRO stage of a DeepSpeed JSON config (0 without one)."""
+    if not deepspeed_config:
+        return 0
+    try:
+        config = json.loads(Path(deepspeed_config).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"train.deepspeed: cannot read {deepspeed_config}: {err}") from None
+    return int(config.get("zero_optimization", {}).get("stage", 0) or 0)
+
+
 def preflight_stage(ctx: RunContext, stage: TrainStage, source: Path) -> dict | None:
     """On a GPU: estimate the stage's peak memory first; refuse a run that will not fit."""
     import torch
@@ -249,6 +260,9 @@ def preflight_stage(ctx: RunContext, stage: TrainStage, source: Path) -> dict | 
         lora_targets=s.lora.target_modules,
         lora_dropout=s.lora.dropout,
         trainable_layers=s.freeze_trainable_layers,
+        grad_ckpt=s.gradient_checkpointing,
+        gpus=distributed.world_size(),
+        zero=zero_stage(s.deepspeed),
     )
     require_fit(result, force=ctx.force)
     ctx.console.print(result.message(), highlight=False, soft_wrap=True)

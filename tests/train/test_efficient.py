@@ -431,3 +431,22 @@ def test_qlora_without_bitsandbytes_fails_before_any_work(recipe_raw, tmp_path, 
     assert "use method: lora" in result.output
     stage = tmp_path / "run" / recipe_raw["stages"][0]["name"]
     assert not (stage / "metrics.jsonl").exists() and not (stage / "final").exists()
+
+
+def test_merge_under_zero3_is_refused_before_training(tiny_model_dir, tmp_path):
+    from pathlib import Path
+
+    model, tok = load_for_eval(tiny_model_dir)
+    train_set, _ = build_sft_dataset(_convs(8), tok, max_len=64, pack=True)
+    zero3 = Path(__file__).parents[2] / "examples" / "deepspeed" / "zero3.json"
+    with pytest.raises(ValueError, match="merge: true is not supported with ZeRO-3 or FSDP"):
+        run_training(
+            model,
+            tok,
+            train_set,
+            {},
+            tmp_path / "z",
+            _settings(method="lora", merge=True, deepspeed=str(zero3)),
+            packed=True,
+        )
+    assert not (tmp_path / "z" / "metrics.jsonl").exists()

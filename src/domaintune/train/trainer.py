@@ -392,12 +392,20 @@ def run_training(
     out.mkdir(parents=True, exist_ok=True)
     model.config.use_cache = False
     set_seed(settings.seed)  # LoRA's initialisation draws from the global RNG: same seed, same run
+    if settings.merge and settings.method in ("lora", "qlora") and _sharded(settings):
+        raise ValueError(
+            "merge: true is not supported with ZeRO-3 or FSDP: the weights are sharded across "
+            "processes when the adapter would be merged. Train without merge; the adapter in "
+            "final/ merges on one process (peft: PeftModel.from_pretrained(base, "
+            "'final').merge_and_unload())"
+        )
     model = apply_method(model, settings)
     params = count_parameters(model)
     log.info("trainable parameters: %s of %s", f"{params['trainable']:,}", f"{params['total']:,}")
     checkpoint = _last_checkpoint(out) if resume else None
-    if checkpoint is None and (out / "metrics.jsonl").exists():
-        (out / "metrics.jsonl").unlink()  # a fresh start must not inherit an old run's rows
+    if checkpoint is None and int(os.environ.get("RANK", "0")) == 0:
+        # a fresh start must not inherit an old run's rows
+        (out / "metrics.jsonl").unlink(missing_ok=True)
     collator = (PackedCollator if packed else PaddedCollator)(pad_id=tokenizer.pad_token_id)
     args = training_arguments(
         out,
@@ -451,6 +459,18 @@ def run_training(
     if trainer.is_world_process_zero() and (out / "metrics.jsonl").exists():
         plot_loss_curves(out / "metrics.jsonl", out / "loss.png", title=f"{out.name}: loss")
     return summary
+
+
+def _sharded(s: TrainSettings) -> bool:
+    """Parameters sharded across processes (ZeRO-3 or FSDP)."""
+    if s.fsdp:
+        return True
+    if s.deepspeed:
+        import json
+
+        stage = json.loads(Path(s.deepspeed).read_text()).get("zero_optimization", {}).get("stage")
+        return stage == 3
+    return False
 
 
 def _last_checkpoint(out: Path) -> str | None:
