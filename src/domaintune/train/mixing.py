@@ -119,14 +119,6 @@ class MixedDataset(Dataset):
             self.steps = self._plan(epoch, n_steps=self.n_steps)
             self.rows = [r for step in self.steps for r in step.rows]
 
-    def shares(self) -> list[list[float]]:
-        """Realised share of trained tokens per stream, for every step of the current epoch."""
-        out = []
-        for step in self.steps:
-            n = sum(step.trained) or 1
-            out.append([t / n for t in step.trained])
-        return out
-
     # -- planning
     def _plan(self, epoch: int, n_steps: int | None) -> list[StepPlan]:
         cursors = []
