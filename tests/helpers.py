@@ -60,3 +60,23 @@ WORDS = [
 def make_texts(n: int, seed: int = 0, lo: int = 10, hi: int = 120) -> list[str]:
     rng = random.Random(seed)
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(lo, hi))) for _ in range(n)]
+
+
+def train_settings(**overrides):
+    """TrainSettings for the tiny model's test runs: full fine-tune, constant lr, log every step."""
+    from domaintune.train.trainer import TrainSettings
+
+    base = dict(
+        method="full",
+        learning_rate=3e-3,
+        max_steps=12,
+        batch_size=4,
+        logging_steps=1,
+        eval_steps=6,
+        save_steps=100,
+        warmup_ratio=0.0,
+        lr_scheduler="constant",
+        seed=7,
+    )
+    base.update(overrides)
+    return TrainSettings(**base)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from domaintune.cli import app
@@ -15,15 +14,6 @@ from domaintune.models import load_for_eval
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mcq"
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # A 64-wide model runs fastest on one thread, and many times faster on a loaded machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _run(*args):

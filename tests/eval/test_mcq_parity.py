@@ -24,15 +24,6 @@ CMMLU = (FIXTURES / "cmmlu" / "test" / "anatomy.csv", FIXTURES / "cmmlu" / "dev"
 MMLU = (FIXTURES / "mmlu" / "test" / "anatomy_test.csv", FIXTURES / "mmlu" / "dev")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # A 64-wide model runs fastest on one thread, and many times faster on a loaded machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _exam(files: tuple[Path, Path], shots: int):
     questions = mcq.read_questions(files[0])
     return questions, mcq.pick_shots(questions, mcq.read_exam([files[1]]), shots)

@@ -14,15 +14,6 @@ from domaintune.models import load_for_eval
 FIXTURES = Path(__file__).parent / "fixtures" / "mcq"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # A 64-wide model runs fastest on one thread, and many times faster on a loaded machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tiny(tiny_model_dir):
     return load_for_eval(tiny_model_dir)

@@ -23,8 +23,8 @@ from domaintune.train.data import (
 )
 from domaintune.train.loss import LossComputer, output_head
 from domaintune.train.mixing import MixedDataset, Stream
-from domaintune.train.trainer import TrainingDiverged, TrainSettings, run_training
-from helpers import make_texts
+from domaintune.train.trainer import TrainingDiverged, run_training
+from helpers import make_texts, train_settings
 
 
 def _convs(n=48, seed=3, hi=30):
@@ -45,21 +45,8 @@ def _docs(n=80, seed=1, lo=5, hi=60):
     ]
 
 
-def _settings(**kw) -> TrainSettings:
-    base = dict(
-        method="full",
-        learning_rate=3e-3,
-        max_steps=6,
-        batch_size=4,
-        logging_steps=1,
-        eval_steps=100,
-        save_steps=100,
-        warmup_ratio=0.0,
-        lr_scheduler="constant",
-        seed=7,
-    )
-    base.update(kw)
-    return TrainSettings(**base)
+def _settings(**kw):
+    return train_settings(**{"max_steps": 6, "eval_steps": 100, **kw})
 
 
 def _rows(run_dir) -> list[dict]:

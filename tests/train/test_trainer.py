@@ -12,8 +12,8 @@ from transformers import TrainerCallback
 from domaintune.models import load_for_eval
 from domaintune.records import Conversation, Document, Message
 from domaintune.train.data import build_pt_dataset, build_sft_dataset
-from domaintune.train.trainer import TrainSettings, apply_method, run_training
-from helpers import make_texts
+from domaintune.train.trainer import apply_method, run_training
+from helpers import make_texts, train_settings
 
 
 def _docs(n=120, seed=1):
@@ -32,21 +32,8 @@ def _convs(n=64):
     ]
 
 
-def _settings(**kw) -> TrainSettings:
-    base = dict(
-        method="full",
-        learning_rate=3e-3,
-        max_steps=12,
-        batch_size=4,
-        logging_steps=1,
-        eval_steps=6,
-        save_steps=100,
-        warmup_ratio=0.0,
-        lr_scheduler="constant",
-        seed=7,
-    )
-    base.update(kw)
-    return TrainSettings(**base)
+def _settings(**kw):
+    return train_settings(**kw)
 
 
 def _losses(run_dir) -> list[float]:
