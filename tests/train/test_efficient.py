@@ -366,8 +366,23 @@ def test_embedding_learning_rate_is_its_own_group(tiny_model_dir, tmp_path):
     assert seen["other"] and all(lr == pytest.approx(1e-3) for lr in seen["other"])
 
 
+class _DegradeAfter(TrainerCallback):
+    """From step `step` on, add growing noise to the weights: eval loss rises from then on."""
+
+    def __init__(self, step):
+        self.step = step
+        self.gen = torch.Generator().manual_seed(0)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step > self.step:
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.add_(torch.randn(p.shape, generator=self.gen) * 0.02 * state.global_step)
+
+
 def test_early_stopping_and_keep_best(tiny_model_dir, tmp_path):
-    """A too-high learning rate makes eval loss rise: the run stops, final/ is the best step."""
+    """Eval loss improves to step 4, then rises: the run stops two evaluations later and
+    final/ holds the step-4 checkpoint."""
     model, tok = load_for_eval(tiny_model_dir)
     train_set, _ = build_sft_dataset(_convs(64), tok, max_len=64, pack=True)
     eval_set, _ = build_sft_dataset(_convs(16, seed=9), tok, max_len=64, pack=True)
@@ -380,7 +395,7 @@ def test_early_stopping_and_keep_best(tiny_model_dir, tmp_path):
         out,
         _settings(
             max_steps=30,
-            learning_rate=0.3,
+            learning_rate=3e-3,
             eval_steps=2,
             save_steps=2,
             save_total_limit=None,
@@ -388,13 +403,15 @@ def test_early_stopping_and_keep_best(tiny_model_dir, tmp_path):
             keep_best=True,
         ),
         packed=True,
+        callbacks=[_DegradeAfter(4)],
     )
     evals = [(r["step"], r["eval_loss"]["heldout"]) for r in _rows(out) if "eval_loss" in r]
-    assert summary["stopped_early"] and summary["global_step"] < 30
-    best_step = min((loss, step) for step, loss in evals if step > 0)[1]
-    assert summary["best_checkpoint"].endswith(f"checkpoint-{best_step}")
+    assert [s for s, _ in evals] == [0, 2, 4, 6, 8]
+    assert evals[2][1] < evals[1][1] < evals[0][1] and evals[2][1] < evals[3][1] < evals[4][1]
+    assert summary["stopped_early"] and summary["global_step"] == 8
+    assert summary["best_checkpoint"].endswith("checkpoint-4")
     final = load_file(out / "final" / "model.safetensors")
-    best = load_file(out / "checkpoints" / f"checkpoint-{best_step}" / "model.safetensors")
+    best = load_file(out / "checkpoints" / "checkpoint-4" / "model.safetensors")
     for key, value in best.items():
         torch.testing.assert_close(final[key], value)
 
@@ -437,3 +454,31 @@ def test_merge_under_zero3_is_refused_before_training(tiny_model_dir, tmp_path):
             packed=True,
         )
     assert not (tmp_path / "z" / "metrics.jsonl").exists()
+
+
+def test_segment_attention_equals_the_masked_path(tiny_model_dir):
+    """Per-sample SDPA on packed rows: same loss and gradients as transformers' masked SDPA."""
+    from domaintune.train.attention import packed_attention, segment_bounds
+
+    model, tok = load_for_eval(tiny_model_dir)
+    model.train()
+    rows = pack_samples(encode_conversations(_convs(20), tok, max_len=128), max_len=128)
+    batch = PackedCollator(pad_id=tok.pad_token_id)(rows)
+    batch.pop("num_tokens")
+    assert max(len(b) for b in segment_bounds(batch["position_ids"])) >= 3  # really packed
+
+    def loss_and_grads():
+        model.zero_grad()
+        t = LossComputer()(model, dict(batch))
+        loss = t.ce.mean()
+        loss.backward()
+        return float(loss), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    masked, masked_grads = loss_and_grads()
+    with packed_attention(model) as used:
+        assert used and model.config._attn_implementation == "domaintune_segments"
+        seg, seg_grads = loss_and_grads()
+    assert model.config._attn_implementation == "sdpa"  # restored
+    assert seg == pytest.approx(masked, abs=1e-6)
+    for name, grad in masked_grads.items():
+        torch.testing.assert_close(seg_grads[name], grad, atol=1e-6, rtol=0)

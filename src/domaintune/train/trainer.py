@@ -10,6 +10,7 @@ Stage directory layout:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -24,6 +25,7 @@ from transformers import Trainer, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from domaintune.templates import IGNORE_INDEX
+from domaintune.train.attention import packed_attention
 from domaintune.train.callbacks import MetricsJsonlCallback
 from domaintune.train.data import PackedCollator, PaddedCollator
 from domaintune.train.loss import LossComputer
@@ -434,8 +436,11 @@ def run_training(
         stop_on_nonfinite=settings.stop_on_nonfinite,
     )
     start = time.time()
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
     try:
-        result = trainer.train(resume_from_checkpoint=checkpoint)
+        # Packed rows: attention per sample (train/attention.py), the model's own afterwards.
+        with packed_attention(base) if packed else contextlib.nullcontext():
+            result = trainer.train(resume_from_checkpoint=checkpoint)
     finally:
         for cb in trainer.callback_handler.callbacks:
             if isinstance(cb, MetricsJsonlCallback):
