@@ -150,3 +150,39 @@ def test_gpu_preflight_refuses_a_run_that_will_not_fit(recipe_raw, monkeypatch):
     recipe_raw["stages"] = recipe_raw["stages"][:1]
     with pytest.raises(WillNotFitError, match="--force"):
         run_recipe(parse_recipe(recipe_raw), console=Console(width=120))
+
+
+def test_eval_stage_scores_exams_into_the_shared_layout(recipe_raw, tmp_path):
+    """An eval stage with an mcq exam: one result per model and exam, readable by eval compare."""
+    from domaintune.eval.compare import compare
+    from domaintune.pipeline import run_recipe
+
+    recipe_raw["stages"] = [
+        recipe_raw["stages"][0],
+        {
+            "name": "exam",
+            "type": "eval",
+            "models": ["base", "cpt"],
+            "mcq": {"domain_exam": "builtin:mcq_domain.jsonl"},
+            "max_len": 256,
+        },
+    ]
+    counts = run_recipe(parse_recipe(recipe_raw), console=Console(file=None, width=120))
+    run = tmp_path / "run" / "exam"
+    docs = {
+        m: json.loads((run / "results" / m / "domain_exam.json").read_text())
+        for m in ("base", "cpt")
+    }
+    for model, doc in docs.items():
+        assert doc["kind"] == "mcq" and doc["model"] == model and doc["group"] == "domain"
+        assert len(doc["items"]) == 48
+        for metric in ("acc_letter", "acc", "acc_norm"):
+            right = sum(item["correct"][metric] for item in doc["items"])
+            assert doc["metrics"][metric] == pytest.approx(100 * right / 48)
+        assert counts["exam"]["mcq"][model]["domain_exam"] == doc["metrics"]
+    cmp = compare(run / "results" / "base", run / "results" / "cpt")
+    # one subject (the file's stem): compare shows the overall figure once, on the set row
+    row = next(r for r in cmp.rows if r.set == "mcq_domain" and r.metric == "acc_letter")
+    assert row.delta == pytest.approx(
+        docs["cpt"]["metrics"]["acc_letter"] - docs["base"]["metrics"]["acc_letter"]
+    )

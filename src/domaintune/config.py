@@ -180,12 +180,35 @@ class TrainStage(_Section):
 
 
 class EvalStage(_Section):
+    """Score models: held-out perplexity and/or multiple-choice exams.
+
+    Each set is in the general group (forgetting) when its name contains "general", else domain.
+    """
+
     name: str
     type: Literal["eval"]
     models: list[str] = Field(description="'base' and/or earlier stage names")
-    perplexity: dict[str, str] = Field(description="eval set name -> documents file")
+    perplexity: dict[str, str] = Field(
+        default_factory=dict, description="eval set name -> documents file"
+    )
+    mcq: dict[str, str] = Field(
+        default_factory=dict, description="exam name -> C-Eval/CMMLU/MMLU/jsonl file or folder"
+    )
+    mcq_shots: int = Field(0, ge=0, description="few-shot examples from mcq_dev")
+    mcq_dev: dict[str, str] = Field(default_factory=dict, description="exam name -> dev file")
     max_len: int = Field(512, gt=8)
     max_docs: int | None = None
+
+    @model_validator(mode="after")
+    def _something_to_score(self) -> EvalStage:
+        if not self.perplexity and not self.mcq:
+            raise ValueError(f"eval stage {self.name!r}: give perplexity sets and/or mcq exams")
+        if self.mcq_shots and set(self.mcq_dev) != set(self.mcq):
+            raise ValueError(
+                f"eval stage {self.name!r}: mcq_shots needs an mcq_dev file for every exam "
+                f"({sorted(self.mcq)})"
+            )
+        return self
 
 
 Stage = Annotated[TrainStage | EvalStage, Field(discriminator="type")]

@@ -345,7 +345,9 @@ def run_eval_stage(ctx: RunContext, stage: EvalStage) -> dict:
     sets = {name: list(read_documents(resolve(p))) for name, p in stage.perplexity.items()}
     if stage.max_docs:
         sets = {k: v[: stage.max_docs] for k, v in sets.items()}
+    exams = {name: _read_exam(stage, name) for name in stage.mcq}
     results: dict[str, dict[str, dict]] = {}
+    exam_results: dict[str, dict[str, dict]] = {}
     for ref in stage.models:
         model, tokenizer = load_for_eval(
             ctx.model_dir(ref),
@@ -356,10 +358,72 @@ def run_eval_stage(ctx: RunContext, stage: EvalStage) -> dict:
             name: perplexity(model, tokenizer, docs, max_len=stage.max_len)
             for name, docs in sets.items()
         }
-    write_json(ctx.run_dir / stage.name / "perplexity.json", results)
-    write_compare_results(ctx.run_dir / stage.name / "results", results, stage.max_len)
-    ctx.console.print(perplexity_table(results))
-    return {"perplexity": results}
+        exam_results[ref] = {
+            name: _score_exam(model, tokenizer, ref, name, exam, stage.max_len)
+            for name, exam in exams.items()
+        }
+    out = ctx.run_dir / stage.name
+    counts: dict[str, Any] = {}
+    if results and sets:
+        write_json(out / "perplexity.json", results)
+        write_compare_results(out / "results", results, stage.max_len)
+        ctx.console.print(perplexity_table(results))
+        counts["perplexity"] = results
+    if exams:
+        for ref, docs in exam_results.items():
+            for name, doc in docs.items():
+                write_json(out / "results" / ref / f"{name}.json", doc)
+        ctx.console.print(exam_table(exam_results))
+        counts["mcq"] = {
+            ref: {name: doc["metrics"] for name, doc in docs.items()}
+            for ref, docs in exam_results.items()
+        }
+    return counts
+
+
+def _read_exam(stage: EvalStage, name: str):
+    from domaintune.eval import mcq
+
+    questions = mcq.read_exam([resolve(stage.mcq[name])])
+    dev = mcq.read_exam([resolve(stage.mcq_dev[name])]) if stage.mcq_shots else []
+    style = mcq.STYLES[mcq.DEFAULT_STYLE[mcq.detect_format(resolve(stage.mcq[name]))]]
+    return questions, mcq.pick_shots(questions, dev, stage.mcq_shots), style
+
+
+def _score_exam(model, tokenizer, ref: str, name: str, exam, max_len: int) -> dict:
+    """One exam for one model, in the shared result layout (kind mcq)."""
+    from domaintune.eval import mcq
+    from domaintune.eval.results import result_doc
+
+    questions, shots, style = exam
+    items = mcq.score(model, tokenizer, questions, style=style, shots=shots, max_len=max_len)
+    metrics, by_set, by_dimension = mcq.summarize(items)
+    return result_doc(
+        "mcq",
+        ref,
+        group="general" if "general" in name else "domain",
+        metrics=metrics,
+        by_set=by_set,
+        by_dimension=by_dimension,
+        items=items,
+        settings={"exam": name, "prompt": style.name, "max_len": max_len},
+    )
+
+
+def exam_table(results: dict[str, dict[str, dict]]) -> Table:
+    """Models as rows, exams as columns: letter accuracy and lm-eval's acc (percent)."""
+    exams = list(next(iter(results.values())))
+    table = Table(title="Exams: acc_letter / acc (%, higher is better)", min_width=40)
+    table.add_column("model")
+    for name in exams:
+        table.add_column(name, justify="right")
+    for ref, docs in results.items():
+        cells = [
+            f"{docs[n]['metrics']['acc_letter']:.1f} / {docs[n]['metrics']['acc']:.1f}"
+            for n in exams
+        ]
+        table.add_row(ref, *cells)
+    return table
 
 
 def write_compare_results(folder: Path, results: dict[str, dict[str, dict]], max_len: int) -> None:
@@ -450,12 +514,17 @@ def run_recipe(
 
 
 def stage_inputs(stage: TrainStage | EvalStage) -> list[str]:
-    """The data files a stage reads."""
+    """The data files a stage reads (their content is part of the stage's fingerprint)."""
     if isinstance(stage, EvalStage):
-        paths = list(stage.perplexity.values())
+        paths = [*stage.perplexity.values(), *stage.mcq.values(), *stage.mcq_dev.values()]
     else:
-        paths = [d.path for d in stage.data] + list(stage.eval_data.values())
-    return [str(resolve(p)) for p in paths]
+        ptx = [d.path for d in stage.ptx.data] if stage.ptx else []
+        paths = [d.path for d in stage.data] + ptx + list(stage.eval_data.values())
+    files = []
+    for p in paths:  # an exam may be a folder of subject files
+        path = resolve(p)
+        files += sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+    return [str(f) for f in files]
 
 
 def _run_stage(ctx: RunContext, stage, out: Path, fp: str, *, resume: bool) -> dict:
