@@ -181,6 +181,12 @@ def test_eval_stage_scores_exams_into_the_shared_layout(recipe_raw, tmp_path):
             assert doc["metrics"][metric] == pytest.approx(100 * right / 48)
         assert counts["exam"]["mcq"][model]["domain_exam"] == doc["metrics"]
     cmp = compare(run / "results" / "base", run / "results" / "cpt")
+    # the run's page shows the exam table, models in the stage's order, deltas in points
+    page = (tmp_path / "run" / "report.html").read_text()
+    table = page[page.index("Exams: accuracy") :]
+    assert table.index("<th>base</th>") < table.index("<th>cpt</th>")
+    delta = docs["cpt"]["metrics"]["acc"] - docs["base"]["metrics"]["acc"]
+    assert f"({delta:+.1f})" in table
     # one subject (the file's stem): compare shows the overall figure once, on the set row
     row = next(r for r in cmp.rows if r.set == "mcq_domain" and r.metric == "acc_letter")
     assert row.delta == pytest.approx(

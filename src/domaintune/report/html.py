@@ -147,13 +147,56 @@ def _perplexity_section(results: dict) -> str:
     )
 
 
+def _pos(order: list[str], name: str) -> tuple[int, str]:
+    return (order.index(name) if name in order else len(order), name)
+
+
+def _exam_section(stage: Path) -> str:
+    """Exams scored by an eval stage: accuracy per model, change against the first model."""
+    docs: dict[str, dict[str, dict]] = {}
+    for f in sorted(stage.glob("results/*/*.json")):
+        doc = json.loads(f.read_text())
+        if doc.get("kind") == "mcq":
+            docs.setdefault(doc["model"], {})[f.stem] = doc["metrics"]
+    if not docs:
+        return ""
+    order = ((read_manifest(stage) or {}).get("config") or {}).get("stage", {}).get("models", [])
+    docs = dict(sorted(docs.items(), key=lambda kv: (kv[0] not in order, *_pos(order, kv[0]))))
+    first = next(iter(docs))
+    exams = list(docs[first])
+    metrics = ("acc_letter", "acc", "acc_norm")
+    head = "".join(f"<th>{_e(x)}: {m}</th>" for x in exams for m in metrics)
+    rows = []
+    for model, row in docs.items():
+        cells = []
+        for x in exams:
+            for m in metrics:
+                value, base = row.get(x, {}).get(m), docs[first].get(x, {}).get(m)
+                if value is None:
+                    cells.append("<td></td>")
+                    continue
+                delta = ""
+                if model != first and base is not None:
+                    cls = "better" if value > base else "worse" if value < base else ""
+                    delta = f" <span class='{cls}'>({value - base:+.1f})</span>"
+                cells.append(f"<td class='num'>{value:.1f}{delta}</td>")
+        rows.append(f"<tr><th>{_e(model)}</th>{''.join(cells)}</tr>")
+    return (
+        "<h3>Exams: accuracy, % (letter choice; lm-eval acc, acc_norm)</h3>"
+        f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
 def build_report(run_dir: str | Path) -> str:
     """The report page for a run directory (or a single stage folder) as HTML text."""
     run_dir = Path(run_dir)
     recipe = run_dir / "recipe.yaml"
     sections = []
     trained = {p.name: p for p in stage_dirs(run_dir)}
-    others = sorted(p.parent for p in run_dir.glob("*/perplexity.json"))
+    others = sorted(
+        {p.parent for p in run_dir.glob("*/perplexity.json")}
+        | {p.parent for p in run_dir.glob("*/results")}
+    )
     for stage in [*trained.values(), *[p for p in others if p.name not in trained]]:
         manifest = read_manifest(stage)
         status = (manifest or {}).get("status", "no manifest")
@@ -163,6 +206,7 @@ def build_report(run_dir: str | Path) -> str:
             body += _training_section(stage, manifest)
         if (stage / "perplexity.json").exists():
             body += _perplexity_section(json.loads((stage / "perplexity.json").read_text()))
+        body += _exam_section(stage)
         took = f", {seconds:,.0f} s" if seconds else ""
         sections.append(
             f"<section class='card'><h2>{_e(stage.name)}</h2>"
