@@ -38,6 +38,11 @@ class ModelConfig(_Section):
     path: str = Field(description="Hugging Face model directory, hub name, or builtin:tiny")
     trust_remote_code: bool = False
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    attn_implementation: Literal["sdpa", "eager", "flash_attention_2"] | None = Field(
+        None,
+        description="default: the model's own (sdpa); flash_attention_2 on a GPU uses its "
+        "variable-length kernel for packed rows",
+    )
     builtin: BuiltinModelConfig = BuiltinModelConfig()
 
 

@@ -198,30 +198,45 @@ def load_tokenizer(path: str | Path, *, trust_remote_code: bool = False):
     return AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
 
 
-def load_model(path: str | Path, *, dtype: str = "float32", trust_remote_code: bool = False):
+def load_model(
+    path: str | Path,
+    *,
+    dtype: str = "float32",
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+):
     """Load a causal LM from safetensors only (never pickled weights)."""
     # An absolute path, so an adapter trained on it records where its base really is.
     path = Path(path).resolve() if Path(path).exists() else path
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     return AutoModelForCausalLM.from_pretrained(
         str(path),
         dtype=getattr(torch, dtype),
         trust_remote_code=trust_remote_code,
         use_safetensors=True,
+        **extra,
     )
 
 
-def load_for_eval(path: str | Path, *, dtype: str = "float32", trust_remote_code: bool = False):
+def load_for_eval(
+    path: str | Path,
+    *,
+    dtype: str = "float32",
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+):
     """Load a full model directory or a PEFT adapter directory (base model read from its config)."""
     path = Path(path)
     adapter_cfg = path / "adapter_config.json"
+    opts = {"trust_remote_code": trust_remote_code, "attn_implementation": attn_implementation}
     if adapter_cfg.exists():
         from peft import PeftModel
 
         base = json.loads(adapter_cfg.read_text())["base_model_name_or_path"]
-        model = load_model(base, dtype=dtype, trust_remote_code=trust_remote_code)
+        model = load_model(base, dtype=dtype, **opts)
         model = PeftModel.from_pretrained(model, str(path))
     else:
-        model = load_model(path, dtype=dtype, trust_remote_code=trust_remote_code)
+        model = load_model(path, dtype=dtype, **opts)
     tokenizer = load_tokenizer(path, trust_remote_code=trust_remote_code)
     model.eval()
     return model, tokenizer

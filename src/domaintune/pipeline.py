@@ -129,7 +129,14 @@ def settings_from(train: TrainConfig, seed: int):
     )
 
 
-def load_trainable(path: Path, *, dtype: str, trust_remote_code: bool, qlora: dict | None = None):
+def load_trainable(
+    path: Path,
+    *,
+    dtype: str,
+    trust_remote_code: bool,
+    qlora: dict | None = None,
+    attn_implementation: str | None = None,
+):
     """Load a model to train further; an adapter directory is merged into its base first.
 
     With `qlora` settings the base is loaded in 4 bits (an adapter is merged into a full-precision
@@ -145,11 +152,21 @@ def load_trainable(path: Path, *, dtype: str, trust_remote_code: bool, qlora: di
                 f"method qlora starts from a full model; {path} is an adapter. Train the "
                 "earlier stage with merge: true and point model_from at it, or use method: lora"
             )
-        model = load_quantized(path, qlora, trust_remote_code=trust_remote_code)
+        model = load_quantized(
+            path,
+            qlora,
+            trust_remote_code=trust_remote_code,
+            attn_implementation=attn_implementation,
+        )
         tokenizer = load_tokenizer(path, trust_remote_code=trust_remote_code)
         model.train()
         return model, tokenizer
-    model, tokenizer = load_for_eval(path, dtype=dtype, trust_remote_code=trust_remote_code)
+    model, tokenizer = load_for_eval(
+        path,
+        dtype=dtype,
+        trust_remote_code=trust_remote_code,
+        attn_implementation=attn_implementation,
+    )
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
     model.train()
@@ -282,6 +299,7 @@ def run_train_stage(ctx: RunContext, stage: TrainStage, *, resume: bool) -> dict
         dtype=recipe.model.dtype,
         trust_remote_code=recipe.model.trust_remote_code,
         qlora=t.qlora.model_dump() if t.method == "qlora" else None,
+        attn_implementation=recipe.model.attn_implementation,
     )
     if stage.type == "sft":
         apply_template(ctx, stage, model, tokenizer, source)

@@ -482,3 +482,16 @@ def test_segment_attention_equals_the_masked_path(tiny_model_dir):
     assert seg == pytest.approx(masked, abs=1e-6)
     for name, grad in masked_grads.items():
         torch.testing.assert_close(seg_grads[name], grad, atol=1e-6, rtol=0)
+
+
+def test_attn_implementation_from_the_recipe_reaches_the_model(tiny_model_dir):
+    from domaintune.pipeline import load_trainable
+    from domaintune.train.attention import packed_attention
+
+    model, _ = load_trainable(
+        tiny_model_dir, dtype="float32", trust_remote_code=False, attn_implementation="eager"
+    )
+    assert model.config._attn_implementation == "eager"
+    with packed_attention(model) as used:  # packed rows still attend per sample
+        assert used
+    assert model.config._attn_implementation == "eager"

@@ -55,7 +55,11 @@ def compute_dtype(name: str) -> torch.dtype:
 
 
 def load_quantized(
-    path: str | Path, qlora: dict[str, Any], *, trust_remote_code: bool = False
+    path: str | Path,
+    qlora: dict[str, Any],
+    *,
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
 ) -> torch.nn.Module:
     """Load a causal LM with its linear layers in 4 bits (safetensors only)."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
@@ -78,4 +82,5 @@ def load_quantized(
         device_map={"": device},
         trust_remote_code=trust_remote_code,
         use_safetensors=True,
+        **({"attn_implementation": attn_implementation} if attn_implementation else {}),
     )
