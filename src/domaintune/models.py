@@ -233,7 +233,14 @@ def load_for_eval(
         from peft import PeftModel
 
         base = json.loads(adapter_cfg.read_text())["base_model_name_or_path"]
-        model = load_model(base, dtype=dtype, **opts)
+        quantized = path / "domaintune_quantization.json"  # written by QLoRA training
+        if quantized.exists():
+            from domaintune.train.qlora import load_quantized
+
+            qlora = json.loads(quantized.read_text())
+            model = load_quantized(base, qlora, **opts)
+        else:
+            model = load_model(base, dtype=dtype, **opts)
         model = PeftModel.from_pretrained(model, str(path))
     else:
         model = load_model(path, dtype=dtype, **opts)

@@ -305,6 +305,15 @@ def test_qlora_steps_lower_the_loss(tiny_model_dir, tmp_path):
     assert summary["parameters"]["trainable"] < summary["parameters"]["total"] / 5
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.1
     assert (tmp_path / "q" / "final" / "adapter_model.safetensors").exists()
+    # Evaluation loads the adapter on the 4-bit base it trained against: same logits.
+    loaded, _ = load_for_eval(tmp_path / "q" / "final")
+    assert loaded.get_base_model().is_loaded_in_4bit
+    ids = torch.tensor([train_set.rows[0]["input_ids"][:32]])
+    model.eval()
+    with torch.no_grad():
+        want = model(input_ids=ids, use_cache=False).logits
+        got = loaded(input_ids=ids, use_cache=False).logits
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
 
 
 class _PoisonAt(TrainerCallback):

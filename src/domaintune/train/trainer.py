@@ -11,6 +11,7 @@ Stage directory layout:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -33,6 +34,7 @@ from domaintune.train.mixing import MixedDataset, StepSampler
 from domaintune.train.plots import plot_loss_curves
 
 log = logging.getLogger(__name__)
+QUANTIZATION_FILE = "domaintune_quantization.json"  # a QLoRA adapter's base: how it was loaded
 
 
 @dataclass
@@ -471,8 +473,6 @@ def _sharded(s: TrainSettings) -> bool:
     if s.fsdp:
         return True
     if s.deepspeed:
-        import json
-
         stage = json.loads(Path(s.deepspeed).read_text()).get("zero_optimization", {}).get("stage")
         return stage == 3
     return False
@@ -504,6 +504,8 @@ def save_outputs(trainer: Trainer, tokenizer: Any, out: Path, s: TrainSettings) 
     trainer.save_model(str(final_tmp))
     wait()
     if main:
+        if s.method == "qlora":  # evaluation loads the base the adapter trained against: 4-bit
+            (final_tmp / QUANTIZATION_FILE).write_text(json.dumps(s.qlora, indent=2))
         _finish_dir(final_tmp, out / "final", tokenizer, gen)
         if s.method == "lora" and s.merge:
             merged = model.merge_and_unload()
