@@ -112,21 +112,38 @@ class DomainTrainer(Trainer):
         self.stop_on_nonfinite = stop_on_nonfinite
         self.loss_is_scaled_for_ga = True  # compute_loss divides by the whole step's count
         self._losses = LossComputer()
-        self._window = torch.zeros(2, dtype=torch.float64)  # real tokens, token slots
-        self._src_window = torch.zeros(2, n, dtype=torch.float64)  # ce sum, count per source
+        self._window = torch.zeros(2, dtype=torch.float64)  # real tokens, token slots (local)
+        # ce sum and target count per source (local, on the loss's device; float32 on MPS)
+        dtype = torch.float32 if self.args.device.type == "mps" else torch.float64
+        self._src_window = torch.zeros(2, n, dtype=dtype)
         self._micro = 0
 
     # -- counting
     def _counts(self, batch: dict) -> torch.Tensor:
+        """[main targets, ptx targets, real tokens, token slots] of one micro-batch."""
         labels = batch["labels"]
         targets = labels[:, 1:] != IGNORE_INDEX
         src = batch.get("source")
         if src is None:
-            return torch.stack([targets.sum(), torch.zeros((), dtype=torch.long)])
-        is_ptx = self.ptx_of_source[src[:, 1:].clamp(min=0)]
-        return torch.stack([(targets & ~is_ptx).sum(), (targets & is_ptx).sum()])
+            is_ptx = torch.zeros_like(targets)
+        else:
+            is_ptx = self.ptx_of_source.to(src.device)[src[:, 1:].clamp(min=0)]
+        real = batch["num_tokens"].reshape(()) if "num_tokens" in batch else labels.numel()
+        return torch.stack(
+            [
+                (targets & ~is_ptx).sum(),
+                (targets & is_ptx).sum(),
+                torch.as_tensor(real, device=labels.device),
+                torch.as_tensor(labels.numel(), device=labels.device),
+            ]
+        )
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
+        """The step's micro-batches and their trained-token counts over all processes.
+
+        One all-gather per optimizer step carries the loss normalisers [main, ptx] and the real
+        tokens for `tokens_seen`; the padding window stays local until it is logged.
+        """
         batches = []
         for _ in range(num_batches):
             try:
@@ -135,37 +152,36 @@ class DomainTrainer(Trainer):
                 break
         if not batches:
             return batches, None
-        counts = sum(self._counts(b) for b in batches).to(device)
+        local = sum(self._counts(b) for b in batches).to(device)
+        self._window += local[2:].double().cpu()
+        total = local
         if self.args.world_size > 1:
-            counts = self.accelerator.gather(counts.reshape(1, 2)).sum(0)
+            total = self.accelerator.gather(local.reshape(1, 4)).sum(0)
+        self.state.num_input_tokens_seen += int(total[2])
         self._micro = 0
-        return batches, counts
+        return batches, total[:2]
 
     # -- loss
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        n = inputs.pop("num_tokens", None)
-        if n is not None and model.training:
-            counts = torch.stack([n.reshape(()), torch.tensor(inputs["input_ids"].numel())])
-            real, slots = self.accelerator.gather(counts.to(self.args.device)).reshape(-1, 2).sum(0)
-            self.state.num_input_tokens_seen += int(real)
-            self._window += torch.tensor([float(real), float(slots)], dtype=torch.float64)
+        inputs.pop("num_tokens", None)  # counted per step in get_batch_samples
         t = self._losses(model, inputs)
         is_ptx = self.ptx_of_source.to(t.source.device)[t.source]
         if num_items_in_batch is None or not model.training:
             loss = t.ce.mean() if t.ce.numel() else t.ce.sum()  # an eval batch: its own mean
         else:
-            main_n, ptx_n = (max(float(x), 1.0) for x in num_items_in_batch)
+            main_n, ptx_n = num_items_in_batch.clamp(min=1).to(t.ce)  # tensors: no host sync
             loss = t.ce[~is_ptx].sum() / main_n
             if self.ptx_coef and bool(self.ptx_of_source.any()):
                 loss = loss + self.ptx_coef * t.ce[is_ptx].sum() / ptx_n
             # DDP / DeepSpeed / FSDP average gradients over processes; the counts are global.
             loss = loss * self.accelerator.num_processes
         if model.training:
-            n_src = len(self.source_names)
-            ce = t.ce.detach().double().cpu()
-            src = t.source.cpu()
-            self._src_window[0] += torch.zeros(n_src, dtype=torch.float64).index_add_(0, src, ce)
-            self._src_window[1] += torch.bincount(src, minlength=n_src).double()
+            # Per-source sums stay on the device until a logging step (no sync per micro-batch).
+            if self._src_window.device != t.ce.device:
+                self._src_window = self._src_window.to(t.ce.device)
+            ce = t.ce.detach().to(self._src_window.dtype)
+            self._src_window[0].index_add_(0, t.source, ce)
+            self._src_window[1].index_add_(0, t.source, torch.ones_like(ce))
             self._micro += 1
             if self.stop_on_nonfinite and not torch.isfinite(loss.detach()).item():
                 raise TrainingDiverged(
@@ -185,7 +201,8 @@ class DomainTrainer(Trainer):
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:
-            window = torch.cat([self._window, self._src_window.flatten()]).to(self.args.device)
+            window = torch.cat([self._window.to(self._src_window), self._src_window.flatten()])
+            window = window.to(self.args.device)
             if self.args.world_size > 1:
                 window = self.accelerator.gather(window.reshape(1, -1)).sum(0)
             window = window.cpu()
