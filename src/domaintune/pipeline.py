@@ -411,21 +411,12 @@ def _read_exam(stage: EvalStage, name: str):
 def _score_exam(model, tokenizer, ref: str, name: str, exam, max_len: int) -> dict:
     """One exam for one model, in the shared result layout (kind mcq)."""
     from domaintune.eval import mcq
-    from domaintune.eval.results import result_doc
+    from domaintune.eval.results import group_of
 
     questions, shots, style = exam
     items = mcq.score(model, tokenizer, questions, style=style, shots=shots, max_len=max_len)
-    metrics, by_set, by_dimension = mcq.summarize(items)
-    return result_doc(
-        "mcq",
-        ref,
-        group="general" if "general" in name else "domain",
-        metrics=metrics,
-        by_set=by_set,
-        by_dimension=by_dimension,
-        items=items,
-        settings={"exam": name, "prompt": style.name, "max_len": max_len},
-    )
+    settings = {"exam": name, "prompt": style.name, "max_len": max_len}
+    return mcq.mcq_result(items, ref, group=group_of(name), settings=settings)
 
 
 def exam_table(results: dict[str, dict[str, dict]]) -> Table:
@@ -445,21 +436,18 @@ def exam_table(results: dict[str, dict[str, dict]]) -> Table:
 
 
 def write_compare_results(folder: Path, results: dict[str, dict[str, dict]], max_len: int) -> None:
-    """One `eval ppl`-layout JSON per model and eval set: results/<model>/<set>.json.
-
-    A set whose name contains "general" is in the general group (forgetting), the others in the
-    domain group, so `domaintune eval compare results/<before> results/<after>` reads a run.
-    """
-    from domaintune.eval.results import result_doc
+    """One `eval ppl`-layout JSON per model and eval set: results/<model>/<set>.json, grouped by
+    name (results.group_of), so `domaintune eval compare results/<before> results/<after>` reads
+    a run."""
+    from domaintune.eval.perplexity import ppl_result
+    from domaintune.eval.results import group_of
 
     for ref, sets in results.items():
         for name, figures in sets.items():
-            doc = result_doc(
-                "ppl",
+            doc = ppl_result(
                 ref,
-                group="general" if "general" in name else "domain",
-                metrics={k: figures[k] for k in ("perplexity", "nll", "tokens")},
-                by_set={name: {k: figures[k] for k in ("perplexity", "nll", "tokens")}},
+                {name: figures},
+                group=group_of(name),
                 settings={"max_len": max_len, "stride": max_len},
             )
             write_json(folder / ref / f"{name}.json", doc)

@@ -308,6 +308,32 @@ def summarize(items: Sequence[dict[str, Any]]) -> tuple[dict, dict, dict]:
     return metrics, by_set, by_dimension
 
 
+def mcq_result(
+    items: Sequence[dict[str, Any]], model: str, *, group: str, settings: dict
+) -> dict[str, Any]:
+    """Scored items as an `mcq` result (results.result_doc layout) with their counts."""
+    from domaintune.eval.results import result_doc
+
+    metrics, by_set, by_dimension = summarize(items)
+    counts = {
+        "questions": len(items),
+        "subjects": len(by_set),
+        "truncated": sum(i["truncated"] for i in items),
+        "untagged": sum(i["dimension"] is None for i in items),  # left out of by_dimension
+    }
+    return result_doc(
+        "mcq",
+        model,
+        group=group,
+        metrics=metrics,
+        by_set=by_set,
+        by_dimension=by_dimension,
+        items=list(items),
+        settings=settings,
+        counts=counts,
+    )
+
+
 def _accuracy_by(items: Sequence[dict[str, Any]], key: str, names: list[str]) -> dict:
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items:

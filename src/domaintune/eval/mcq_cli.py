@@ -71,54 +71,30 @@ def mcq(
         raise fail(f"cannot read the exam ({err})", 1) from None
     lm, tokenizer = _load(model, dtype, device)
     items = _score(exam, lm, tokenizer, questions, style, picked, scoring, batch_size, max_len)
-    metrics, by_set, by_dimension = exam.summarize(items)
-    _print_table(metrics, by_set)
-    truncated = sum(i["truncated"] for i in items)
-    if truncated:
+    settings = {
+        "data": [str(f) for f in files],
+        "format": fmt,
+        "prompt": style.name,
+        "shots": shots,
+        "dev": [str(d) for d in dev],
+        "scoring": scoring,
+        "batch_size": batch_size,
+        "max_len": max_len,
+        "dtype": dtype,
+    }
+    result = exam.mcq_result(items, str(model), group=group, settings=settings)
+    _print_table(result["metrics"], result["by_set"])
+    if result["counts"]["truncated"]:
         typer.echo(
-            f"warning: {truncated} questions were longer than --max-len and lost the start "
-            "of their prompt; raise --max-len or use fewer --shots",
+            f"warning: {result['counts']['truncated']} questions were longer than --max-len and "
+            "lost the start of their prompt; raise --max-len or use fewer --shots",
             err=True,
         )
     if out is not None:
-        settings = {
-            "data": [str(f) for f in files],
-            "format": fmt,
-            "prompt": style.name,
-            "shots": shots,
-            "dev": [str(d) for d in dev],
-            "scoring": scoring,
-            "batch_size": batch_size,
-            "max_len": max_len,
-            "dtype": dtype,
-        }
-        _write(out, str(model), group, items, (metrics, by_set, by_dimension), settings)
+        from domaintune.io import write_json
 
-
-def _write(out: Path, model: str, group: str, items: list, summary: tuple, settings: dict) -> None:
-    from domaintune.eval.results import result_doc
-    from domaintune.io import write_json
-
-    metrics, by_set, by_dimension = summary
-    counts = {
-        "questions": len(items),
-        "subjects": len(by_set),
-        "truncated": sum(i["truncated"] for i in items),
-        "untagged": sum(i["dimension"] is None for i in items),  # left out of by_dimension
-    }
-    doc = result_doc(
-        "mcq",
-        model,
-        group=group,
-        metrics=metrics,
-        by_set=by_set,
-        by_dimension=by_dimension,
-        items=items,
-        settings=settings,
-        counts=counts,
-    )
-    write_json(out, doc)
-    typer.echo(f"wrote {out}")
+        write_json(out, result)
+        typer.echo(f"wrote {out}")
 
 
 def _check_choice(option: str, value: str | None, allowed: tuple[str, ...]) -> None:

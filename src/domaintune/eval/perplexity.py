@@ -94,3 +94,20 @@ def _score_batch(
     target = ids[:, 1:]
     token_nll = -logprobs.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # [b, seq-1]
     return float(token_nll[valid].sum()), int(valid.sum())
+
+
+def ppl_result(model: str, by_set: dict[str, dict], *, group: str, settings: dict, **extra) -> dict:
+    """`by_set` ({set: perplexity() figures + n}) as a `ppl` result, token-weighted overall."""
+    from domaintune.eval.results import result_doc
+
+    tokens = sum(s["tokens"] for s in by_set.values())
+    nll = sum(s["nll"] * s["tokens"] for s in by_set.values()) / tokens
+    return result_doc(
+        "ppl",
+        model,
+        group=group,
+        metrics={"perplexity": math.exp(nll), "nll": nll, "tokens": tokens},
+        by_set=by_set,
+        settings=settings,
+        **extra,
+    )

@@ -23,6 +23,11 @@ GROUPS = ("domain", "general")
 LOWER_IS_BETTER = frozenset({"perplexity", "nll", "loss", "bits_per_byte"})
 
 
+def group_of(name: str) -> str:
+    """A recipe eval set's group: general when its name says so (forgetting), else domain."""
+    return "general" if "general" in name else "domain"
+
+
 def result_doc(
     kind: str,
     model: str,

@@ -5,7 +5,6 @@ Merged into `domaintune eval` (see eval/cli.py). docs/eval-gen.md defines every 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -273,8 +272,7 @@ def ppl(
     dtype: str = typer.Option("float32", "--dtype", help="float32, bfloat16 or float16."),
 ) -> None:
     """Sliding-window perplexity per file and token-weighted over all files."""
-    from domaintune.eval.perplexity import perplexity
-    from domaintune.eval.results import result_doc
+    from domaintune.eval.perplexity import perplexity, ppl_result
     from domaintune.io import file_stem, read_documents
     from domaintune.records import DataError
 
@@ -306,14 +304,10 @@ def ppl(
         except ValueError as err:
             raise fail(f"{f}: {err}", 1) from None
         by_set[name] = {**figures, "n": len(docs)}
-    tokens = sum(s["tokens"] for s in by_set.values())
-    nll = sum(s["nll"] * s["tokens"] for s in by_set.values()) / tokens
-    result = result_doc(
-        "ppl",
+    result = ppl_result(
         str(model),
+        by_set,
         group=group,
-        metrics={"perplexity": math.exp(nll), "nll": nll, "tokens": tokens},
-        by_set=by_set,
         settings={"max_len": max_len, "stride": stride, "batch_size": batch_size, "dtype": dtype},
         counts={"documents": sum(s["n"] for s in by_set.values())},
     )
