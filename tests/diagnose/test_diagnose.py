@@ -14,8 +14,8 @@ from domaintune.diagnose import diagnose_run
 from domaintune.models import build_tiny_model, load_for_eval
 from domaintune.records import Document
 from domaintune.train.data import build_pt_dataset
-from domaintune.train.trainer import TrainSettings, run_training
-from helpers import WORDS, make_texts
+from domaintune.train.trainer import run_training
+from helpers import WORDS, make_texts, train_settings
 
 ENGLISH = [w for w in WORDS if w.isascii() and w.isalpha()]
 CHINESE = [w for w in WORDS if not w.isascii()]
@@ -38,21 +38,11 @@ def _train(model_dir, out, docs, evals, **kw):
     model, tok = load_for_eval(model_dir)
     train, _ = build_pt_dataset(docs, tok, max_len=64)
     eval_sets = {name: build_pt_dataset(d, tok, max_len=64)[0] for name, d in evals.items()}
-    settings = dict(
-        method="full",
-        learning_rate=3e-3,
-        num_epochs=6,
-        batch_size=1,
-        logging_steps=1,
-        eval_steps=4,
-        save_steps=20,
-        save_total_limit=None,
-        warmup_ratio=0.0,
-        lr_scheduler="constant",
-        seed=7,
+    base = dict(
+        num_epochs=6, max_steps=-1, batch_size=1, eval_steps=4, save_steps=20, save_total_limit=None
     )
-    settings.update(kw)
-    run_training(model, tok, train, eval_sets, out, TrainSettings(**settings), packed=True)
+    settings = train_settings(**{**base, **kw})
+    run_training(model, tok, train, eval_sets, out, settings, packed=True)
     return diagnose_run(out)[out.name]
 
 
@@ -73,21 +63,6 @@ def test_memorisation_run_shows_epoch_drops_and_overfitting(model_256, tmp_path)
     assert over.evidence["eval_set"] == "domain"
     assert over.evidence["last_eval_loss"] > over.evidence["best_eval_loss"]
     assert over.evidence["best_checkpoint"] == f"checkpoint-{over.evidence['best_step']}"
-
-
-def test_warmup_ending_at_the_boundary_is_not_called_memorisation(model_256, tmp_path):
-    docs = _docs(make_texts(16, seed=31, lo=20, hi=50))
-    held = _docs(make_texts(16, seed=32, lo=20, hi=50))
-    found = _train(
-        model_256,
-        tmp_path / "warm",
-        docs,
-        {"domain": held},
-        warmup_ratio=1 / 6,
-        lr_scheduler="constant_with_warmup",
-    )
-    first = [f for f in found if f.name == "epoch_boundary_drop" and f.evidence["epoch"] == 1]
-    assert all("warm-up ended" in f.cause for f in first)
 
 
 def test_far_too_high_learning_rate_is_reported(tmp_path, tiny_model_dir):
