@@ -56,13 +56,11 @@ class _Cursor:
     stream: Stream
     rng: random.Random
     queue: deque = field(default_factory=deque)
-    passes: int = 0
 
     def refill(self) -> None:
         order = list(range(len(self.stream.samples)))
         self.rng.shuffle(order)
         self.queue.extend(self.stream.samples[i] for i in order)
-        self.passes += 1
 
 
 @dataclass
@@ -142,18 +140,17 @@ class MixedDataset(Dataset):
             raise ValueError("the data sources are too small to fill one optimizer step")
         return steps
 
+    def _ends_epoch(self, c: _Cursor) -> bool:
+        """Whether this stream running out ends the epoch (else it is reshuffled and repeated)."""
+        return self.on_exhausted == "stop" or c.stream is self.streams[self.main]
+
     def _epoch_over(self, cursors: list[_Cursor]) -> bool:
-        if self.on_exhausted == "stop":
-            return any(not c.queue and c.passes >= 1 for c in cursors)
-        main = cursors[self.main]
-        return not main.queue
+        return any(not c.queue and self._ends_epoch(c) for c in cursors)
 
     def _next(self, c: _Cursor, repeat: bool) -> Sample | None:
+        """The stream's next sample; `repeat` (later epochs, fixed step count) refills any."""
         if not c.queue:
-            is_main = c.stream is self.streams[self.main]
-            if self.on_exhausted == "stop" and not repeat:
-                return None
-            if is_main and not repeat:
+            if self._ends_epoch(c) and not repeat:
                 return None
             c.refill()
         return c.queue[0]
