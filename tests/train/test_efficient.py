@@ -508,3 +508,17 @@ def test_attn_implementation_from_the_recipe_reaches_the_model(tiny_model_dir):
     with packed_attention(model) as used:  # packed rows still attend per sample
         assert used
     assert model.config._attn_implementation == "eager"
+
+
+def test_unpacked_rows_keep_their_source_for_the_per_source_loss(tiny_model_dir):
+    """pack: false with two sources: every token still names its source (not all source 0)."""
+    from domaintune.train.sources import Source, build_train_set
+
+    _, tok = load_for_eval(tiny_model_dir)
+    sources = [Source("a", _convs(6), "sft"), Source("b", _convs(4, seed=5), "sft")]
+    train = build_train_set(sources, tok, max_len=64, pack=False)
+    assert not train.packed and train.names == ["a", "b"]
+    per_row = [set(r["source"]) for r in train.dataset.rows]
+    assert per_row == [{0}] * 6 + [{1}] * 4
+    batch = PaddedCollator(pad_id=tok.pad_token_id)(train.dataset.rows[4:8])
+    assert batch["source"][2, 0] == 1 and batch["source"][0, 0] == 0

@@ -194,6 +194,12 @@ def row_of(samples: Sequence[Sample]) -> dict[str, list[int]]:
     return {"input_ids": input_ids, "labels": labels, "position_ids": positions, "source": sources}
 
 
+def padded_row(sample: Sample) -> dict[str, list[int]]:
+    """One sample alone in a row (PaddedCollator), its source on every token."""
+    n = len(sample.input_ids)
+    return {"input_ids": sample.input_ids, "labels": sample.labels, "source": [sample.source] * n}
+
+
 def pack_samples(samples: Sequence[Sample], max_len: int) -> list[dict[str, list[int]]]:
     """Best-fit-decreasing packing of samples (each <= max_len) into rows of at most max_len."""
     bins = pack_pieces([len(s.input_ids) for s in samples], max_len)
@@ -236,10 +242,7 @@ def build_sft_dataset(
         mask_history=mask_history,
         stats=stats,
     )
-    if pack:
-        rows = pack_samples(samples, max_len)
-    else:
-        rows = [{"input_ids": s.input_ids, "labels": s.labels} for s in samples]
+    rows = pack_samples(samples, max_len) if pack else [padded_row(s) for s in samples]
     stats.sequences = len(rows)
     return ListDataset(rows), stats
 

@@ -20,6 +20,7 @@ from domaintune.train.data import (
     encode_conversations,
     encode_documents,
     pack_samples,
+    padded_row,
 )
 from domaintune.train.mixing import MixedDataset, Stream
 
@@ -94,7 +95,7 @@ def build_train_set(
         if kind == "pt" or pack:
             rows = pack_samples(samples, max_len)
         else:
-            rows = [{"input_ids": x.input_ids, "labels": x.labels} for x in samples]
+            rows = [padded_row(x) for x in samples]
         total.sequences = len(rows)
         packed = kind == "pt" or pack
         return TrainSet(ListDataset(rows), packed, names, ptx_ids, stats, total)
