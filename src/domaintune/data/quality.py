@@ -123,6 +123,16 @@ class Text:
     def chars(self) -> str:
         return "".join(self.words)  # characters without whitespace: Chinese "words"
 
+    @functools.cached_property
+    def line_dups(self) -> tuple[float, float]:
+        """(duplicate line share, share of characters in duplicate lines)."""
+        return duplicate_fraction([line.strip() for line in self.lines])
+
+    @functools.cached_property
+    def paragraph_dups(self) -> tuple[float, float]:
+        """(duplicate paragraph share, share of characters in duplicate paragraphs)."""
+        return duplicate_fraction([p.strip() for p in self.paragraphs])
+
 
 # ---------------------------------------------------------------- measures
 
@@ -263,22 +273,22 @@ def _ellipsis(t: Text, c: CleanConfig) -> tuple[Any, bool]:
 
 
 def _dup_lines(t: Text, c: CleanConfig) -> tuple[Any, bool]:
-    v = round(duplicate_fraction([line.strip() for line in t.lines])[0], 4)
+    v = round(t.line_dups[0], 4)
     return v, v <= c.max_dup_line_fraction
 
 
 def _dup_paragraphs(t: Text, c: CleanConfig) -> tuple[Any, bool]:
-    v = round(duplicate_fraction([p.strip() for p in t.paragraphs])[0], 4)
+    v = round(t.paragraph_dups[0], 4)
     return v, v <= c.max_dup_paragraph_fraction
 
 
 def _dup_line_chars(t: Text, c: CleanConfig) -> tuple[Any, bool]:
-    v = round(duplicate_fraction([line.strip() for line in t.lines])[1], 4)
+    v = round(t.line_dups[1], 4)
     return v, v <= c.max_dup_line_char_fraction
 
 
 def _dup_paragraph_chars(t: Text, c: CleanConfig) -> tuple[Any, bool]:
-    v = round(duplicate_fraction([p.strip() for p in t.paragraphs])[1], 4)
+    v = round(t.paragraph_dups[1], 4)
     return v, v <= c.max_dup_paragraph_char_fraction
 
 
