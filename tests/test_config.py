@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from domaintune.config import ConfigError, EvalStage, TrainStage, load_recipe, parse_recipe
+from domaintune.config import ConfigError
+from domaintune.eval.stage import EvalStage
+from domaintune.recipes import load_recipe, parse_recipe
+from domaintune.train.stage import TrainStage
 
 RECIPE = """\
 name: t
@@ -86,7 +89,11 @@ def test_bad_literal_and_stage_reference(tmp_path):
         match="stages\\[0\\].train.method: Input should be 'full', 'freeze', 'lora' or 'qlora'",
     ):
         load_recipe(_write(tmp_path, RECIPE.replace("method: full", "method: qlora-ish")))
-    with pytest.raises(ConfigError, match="stage 'ppl' refers to 'sft'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"recipe.yaml:13: stage 'ppl': model 'sft' is not 'base' or an earlier stage that "
+        r"trains a model \(earlier model stages: \['cpt'\]\)",
+    ):
         load_recipe(_write(tmp_path, RECIPE.replace("[base, cpt]", "[base, sft]")))
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from rich.console import Console
 
-from domaintune.config import parse_recipe
+from domaintune.recipes import parse_recipe
 from domaintune.io import read_manifest
 
 

@@ -36,7 +36,8 @@ SET_HELP = "Override a recipe field, e.g. --set train.learning_rate=1e-4 (repeat
 
 
 def _load(recipe: Path | None, overrides: list[str]):
-    from domaintune.config import ConfigError, load_recipe
+    from domaintune.config import ConfigError
+    from domaintune.recipes import load_recipe
     from domaintune.resources import recipe_path
 
     path = recipe or recipe_path("quickstart")
@@ -114,7 +115,7 @@ def train(
 
     overrides = [*set_, *(["train.merge=true"] if merge else [])]
     r = _load(recipe, overrides)
-    names = stage or [s.name for s in r.stages if s.type in ("pt", "sft")]
+    names = stage or [s.name for s in r.stages if s.produces == "model"]
     _fail_on_data_errors(run_recipe, r, only=names, resume=resume, console=console, force=force)
 
 

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    model_validator,
+)
 
 
 class ConfigError(ValueError):
@@ -112,17 +120,32 @@ class TrainConfig(_Section):
 
 
 class DataSource(_Section):
-    path: str
+    """One input of a stage: a file or folder (`path:`), or an earlier stage's output (`from:`)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    path: str | None = Field(None, description="a data file or folder; builtin:NAME for bundled")
+    from_: str | None = Field(None, alias="from", description="an earlier stage's output")
     fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the rows to use (seeded)")
     name: str | None = Field(None, description="source name in logs (default: the file stem)")
     share: float | None = Field(
         None, gt=0.0, le=1.0, description="target share of trained tokens in every batch"
     )
 
+    @model_validator(mode="after")
+    def _path_or_from(self) -> DataSource:
+        if (self.path is None) == (self.from_ is None):
+            raise ValueError("give either path: FILE or from: STAGE (one of them)")
+        return self
+
 
 def source_label(source: DataSource) -> str:
     """A data source's name in logs: `name`, else the file stem (builtin: prefix dropped)."""
-    return source.name or Path(source.path.removeprefix("builtin:")).stem
+    if source.name:
+        return source.name
+    if source.from_ is not None:
+        return source.from_
+    return Path(source.path.removeprefix("builtin:")).stem
 
 
 class PtxConfig(_Section):
@@ -135,88 +158,70 @@ class PtxConfig(_Section):
     )
 
 
-class TrainStage(_Section):
-    name: str
-    type: Literal["pt", "sft"]
-    model_from: str | None = Field(None, description="an earlier stage's name, or 'base'")
-    data: list[DataSource]
-    on_exhausted: Literal["repeat", "stop"] = Field(
-        "repeat", description="with shares: repeat a source that runs out, or end the epoch"
-    )
-    ptx: PtxConfig | None = None
-    eval_data: dict[str, str] = Field(default_factory=dict)
-    train: TrainConfig = TrainConfig()
-    # sft only: the chat format (registry name, or hf / unset: the tokenizer's own template)
-    template: str | None = None
-    train_on_prompt: bool = False
-    mask_history: bool = Field(False, description="train only the last assistant turn")
+class StageBase(_Section):
+    """What every stage type's config shares; each type subclasses it in its own package.
 
-    @model_validator(mode="after")
-    def _sft_only_fields(self) -> TrainStage:
-        if self.type == "pt" and (
-            self.template or self.train_on_prompt or self.mask_history or self.ptx
-        ):
-            raise ValueError(
-                f"stage {self.name!r}: template, train_on_prompt, mask_history and ptx apply to "
-                "type sft only"
-            )
-        shares = [d.share for d in self.data]
-        if any(x is not None for x in shares):
-            if any(x is None for x in shares):
-                raise ValueError(
-                    f"stage {self.name!r}: give every data source a share, or none (got {shares})"
-                )
-            if abs(sum(shares) - 1.0) > 1e-6:
-                raise ValueError(
-                    f"stage {self.name!r}: data shares must add up to 1.0, got {sum(shares):g} "
-                    f"({shares})"
-                )
-        names = [source_label(d) for d in self.data]
-        if len(set(names)) != len(names):
-            raise ValueError(
-                f"stage {self.name!r}: two data sources are both called {names}; set `name:` "
-                "on each so their losses can be told apart"
-            )
-        if self.template not in (None, "hf"):
-            from domaintune.templates import get_template
-
-            get_template(self.template)  # an unknown name lists the valid ones
-        return self
-
-
-class EvalStage(_Section):
-    """Score models: held-out perplexity and/or multiple-choice exams.
-
-    Each set is in the general group (forgetting) when its name contains "general", else domain.
+    The runner reads only this interface: the names of the earlier stages a stage reads
+    (`upstream`), the files it reads (`input_paths`, content-hashed for the cache), what it
+    produces (`produces`: "data", "model" or "" for reports), and which fields cannot change its
+    results (`volatile`, left out of the fingerprint).
     """
 
     name: str
-    type: Literal["eval"]
-    models: list[str] = Field(description="'base' and/or earlier stage names")
-    perplexity: dict[str, str] = Field(
-        default_factory=dict, description="eval set name -> documents file"
-    )
-    mcq: dict[str, str] = Field(
-        default_factory=dict, description="exam name -> C-Eval/CMMLU/MMLU/jsonl file or folder"
-    )
-    mcq_shots: int = Field(0, ge=0, description="few-shot examples from mcq_dev")
-    mcq_dev: dict[str, str] = Field(default_factory=dict, description="exam name -> dev file")
-    max_len: int = Field(512, gt=8)
-    max_docs: int | None = None
+    type: str
+    produces: ClassVar[str] = ""
+    # fields (dotted paths) that do not change the stage's results: logging, cadence, workers
+    volatile_fields: ClassVar[frozenset[str]] = frozenset()
 
-    @model_validator(mode="after")
-    def _something_to_score(self) -> EvalStage:
-        if not self.perplexity and not self.mcq:
-            raise ValueError(f"eval stage {self.name!r}: give perplexity sets and/or mcq exams")
-        if self.mcq_shots and set(self.mcq_dev) != set(self.mcq):
-            raise ValueError(
-                f"eval stage {self.name!r}: mcq_shots needs an mcq_dev file for every exam "
-                f"({sorted(self.mcq)})"
-            )
-        return self
+    def sources(self) -> list[DataSource]:
+        """Every DataSource this stage reads (for from: references and input files)."""
+        return []
 
+    def models(self) -> list[str]:
+        """Models this stage reads: 'base' or earlier stages that produce a model."""
+        return []
 
-Stage = Annotated[TrainStage | EvalStage, Field(discriminator="type")]
+    def upstream(self) -> list[str]:
+        froms = [s.from_ for s in self.sources() if s.from_ is not None]
+        return list(dict.fromkeys([*self.models(), *froms]))
+
+    def input_paths(self) -> list[str]:
+        return [s.path for s in self.sources() if s.path is not None]
+
+    def inputs(self, recipe: Recipe) -> list[str]:
+        """Files read (content-hashed into the fingerprint); may look at other stages' files."""
+        return self.input_paths()
+
+    def eval_files(self) -> list[str]:
+        """Evaluation files this stage scores on (what a decontaminate stage can check against)."""
+        return []
+
+    def volatile(self) -> frozenset[str]:
+        return self.volatile_fields
+
+    def ref_problems(
+        self, earlier: Mapping[str, StageBase], stages: Mapping[str, StageBase]
+    ) -> list[str]:
+        """What is wrong with this stage's references (empty when nothing).
+
+        `earlier`: the stages before this one; `stages`: all of them, by name.
+        """
+        models = [n for n, s in earlier.items() if s.produces == "model"]
+        datas = [n for n, s in earlier.items() if s.produces == "data"]
+        problems = []
+        for ref in self.models():
+            if ref != "base" and ref not in models:
+                problems.append(
+                    f"model {ref!r} is not 'base' or an earlier stage that trains a model "
+                    f"(earlier model stages: {models})"
+                )
+        for src in self.sources():
+            if src.from_ is not None and src.from_ not in datas:
+                problems.append(
+                    f"from: {src.from_!r} is not an earlier data stage "
+                    f"(earlier data stages: {datas})"
+                )
+        return problems
 
 
 class Recipe(_Section):
@@ -225,30 +230,32 @@ class Recipe(_Section):
     seed: int = 42
     model: ModelConfig
     train: TrainConfig = TrainConfig()
-    stages: list[Stage] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check_stage_refs(self) -> Recipe:
-        seen = {"base"}
-        for stage in self.stages:
-            if stage.name in seen:
-                raise ValueError(f"stage name {stage.name!r} is used twice (or is reserved)")
-            refs = stage.models if isinstance(stage, EvalStage) else [stage.model_from or "base"]
-            for ref in refs:
-                if ref not in seen:
-                    raise ValueError(
-                        f"stage {stage.name!r} refers to {ref!r}, which is not 'base' or an "
-                        f"earlier stage (earlier: {sorted(seen)})"
-                    )
-            seen.add(stage.name)
-        return self
+    stages: list[SerializeAsAny[StageBase]] = Field(min_length=1)
 
     @property
     def run_dir(self) -> Path:
         return Path(self.output_dir or f"runs/{self.name}")
 
+    def stage(self, name: str) -> StageBase:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(f"no stage named {name!r}; stages are {[s.name for s in self.stages]}")
+
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        data = self.model_dump(mode="json", by_alias=True)
+        return yaml.safe_dump(_drop_unset_sources(data), sort_keys=False, allow_unicode=True)
+
+
+def _drop_unset_sources(node: Any) -> Any:
+    """`{path: x, from: null}` -> `{path: x}` in a dumped recipe (a source has one of the two)."""
+    if isinstance(node, list):
+        return [_drop_unset_sources(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    if "from" in node and "path" in node:
+        node = {k: v for k, v in node.items() if not (k in ("from", "path") and v is None)}
+    return {k: _drop_unset_sources(v) for k, v in node.items()}
 
 
 # --------------------------------------------------------------------------- loading
@@ -261,21 +268,22 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
     mapping = loader.construct_mapping(node, deep=True)
     lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")}
-    return _LineDict(mapping, lines)
+    return _LineDict(mapping, lines, node.start_mark.line + 1)
 
 
 class _LineDict(dict):
-    def __init__(self, data: dict, lines: dict[str, int]):
+    def __init__(self, data: dict, lines: dict[str, int], start: int | None = None):
         super().__init__(data)
         self.lines = lines
+        self.start = start  # the line where this mapping begins
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _line_of(raw: Any, loc: tuple) -> int | None:
-    """Line of the deepest key in `loc` that the YAML file spelled out."""
-    line, node = None, raw
+    """Line of the deepest key (or list item) in `loc` that the YAML file spelled out."""
+    line, node = getattr(raw, "start", None) if not loc else None, raw
     for part in loc:
         if isinstance(node, _LineDict) and part in node.lines:
             line = node.lines[part]
@@ -283,39 +291,33 @@ def _line_of(raw: Any, loc: tuple) -> int | None:
             node = node[part]
         except (KeyError, IndexError, TypeError):
             break
+        if isinstance(part, int) and isinstance(node, _LineDict) and node.start:
+            line = node.start
     return line
 
 
-_STAGES = object()  # marker: inside the `stages` list, element type not yet known
+StageTypes = Mapping[str, "type[StageBase]"]
 
 
-def _model_at(loc: tuple, raw: Any) -> type[BaseModel] | None:
+def _model_at(loc: tuple, raw: Any, stage_types: StageTypes) -> type[BaseModel] | None:
     """The pydantic model that owns the last key of `loc`, following the recipe's structure."""
     model: Any = Recipe
     node = raw
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and part < len(node) else {}
-            if model is _STAGES:
-                is_eval = isinstance(node, dict) and node.get("type") == "eval"
-                model = EvalStage if is_eval else TrainStage
-            continue
-        if model is Recipe and part == "stages":
-            model, node = _STAGES, node.get("stages")
-            continue
-        field = model.model_fields.get(part) if model is not _STAGES else None
+    parts = list(loc[:-1])
+    if len(parts) >= 2 and parts[0] == "stages" and isinstance(parts[1], int):
+        stages = raw.get("stages") if isinstance(raw, dict) else None
+        node = stages[parts[1]] if isinstance(stages, list) and parts[1] < len(stages) else {}
+        model = stage_types.get(node.get("type")) if isinstance(node, dict) else None
+        parts = parts[2:]
+    for part in parts:
+        if model is None:
+            return None
+        field = model.model_fields.get(part)
         ann = field.annotation if field else None
         if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
             return None
         model, node = ann, (node.get(part) if isinstance(node, dict) else {})
-    return model if model is not _STAGES else None
-
-
-def _clean_loc(loc: tuple) -> tuple:
-    """Drop pydantic's discriminator tag: ('stages', 0, 'pt', 'train') -> ('stages', 0, 'train')."""
-    if len(loc) > 2 and loc[0] == "stages" and isinstance(loc[1], int):
-        return loc[:2] + loc[3:]
-    return loc
+    return model
 
 
 def _inherited(loc: tuple, raw: Any) -> bool:
@@ -329,10 +331,12 @@ def _inherited(loc: tuple, raw: Any) -> bool:
     return isinstance(block, _LineDict) and loc[3] not in block.lines
 
 
-def _format_errors(err: ValidationError, raw: Any, source: str) -> str:
+def _format_errors(
+    err: ValidationError, raw: Any, source: str, stage_types: StageTypes, prefix: tuple = ()
+) -> list[str]:
     lines = []
     for e in err.errors():
-        loc = _clean_loc(tuple(e["loc"]))
+        loc = prefix + tuple(e["loc"])
         if _inherited(loc, raw):
             continue  # reported once, at the recipe-level `train:` key
         dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc)
@@ -340,16 +344,24 @@ def _format_errors(err: ValidationError, raw: Any, source: str) -> str:
         line = _line_of(raw, loc)
         where = f"{source}:{line}" if line else source
         if e["type"] == "extra_forbidden":
-            model = _model_at(loc, raw)
-            valid = sorted(model.model_fields) if model else []
+            model = _model_at(loc, raw, stage_types)
+            valid = sorted(_keys_of(model)) if model else []
             close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             lines.append(
                 f"{where}: unknown key {dotted!r}{hint} Valid keys here: {', '.join(valid)}"
             )
-        else:
-            lines.append(f"{where}: {dotted or '(recipe)'}: {e['msg']} (got {e.get('input')!r})")
-    return "\n".join(dict.fromkeys(lines))
+            continue
+        msg = e["msg"].removeprefix("Value error, ")
+        got = e.get("input")
+        # A whole mapping is noise (a stage-level check would print the stage): scalars only.
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        lines.append(f"{where}: {dotted or '(recipe)'}: {msg}{shown}")
+    return lines
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
 
 
 def _set_override(raw: dict, assignment: str) -> None:
@@ -393,39 +405,98 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _inherit_train(raw: dict) -> dict:
+def _takes_train(cls: type[BaseModel] | None) -> bool:
+    field = cls.model_fields.get("train") if cls is not None else None
+    return field is not None and field.annotation is TrainConfig
+
+
+def _inherit_train(raw: dict, stage_types: StageTypes) -> dict:
     """Give each training stage the recipe-level `train:` block, overridden by its own."""
     base = raw.get("train") or {}
     if not isinstance(base, dict) or not isinstance(raw.get("stages"), list):
         return raw
     for s in raw["stages"]:
-        if isinstance(s, dict) and s.get("type") in ("pt", "sft"):
+        if isinstance(s, dict) and _takes_train(stage_types.get(s.get("type"))):
             own = s.get("train") or {}
             lines = getattr(own, "lines", {})
             s["train"] = _LineDict(_merge(base, own if isinstance(own, dict) else {}), lines)
     return raw
 
 
-def parse_recipe(raw: Any, *, source: str = "<recipe>", overrides: list[str] = ()) -> Recipe:
-    """Validate a raw recipe mapping (from YAML) with `--set` overrides applied."""
+def _stage_objects(raw: dict, source: str, stage_types: StageTypes) -> tuple[list, list[str]]:
+    """Validate each stage mapping with its own type's model; errors carry the stage's line."""
+    stages, errors = [], []
+    items = raw.get("stages")
+    if not isinstance(items, list):
+        return items, errors  # the Recipe model reports it
+    for i, item in enumerate(items):
+        line = _line_of(raw, ("stages", i))
+        where = f"{source}:{line}" if line else source
+        kind = item.get("type") if isinstance(item, dict) else None
+        cls = stage_types.get(kind) if isinstance(kind, str) else None
+        if cls is None:
+            valid = sorted(stage_types)
+            close = difflib.get_close_matches(str(kind), valid, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            what = "a mapping with name: and type:" if not isinstance(item, dict) else "type:"
+            errors.append(
+                f"{where}: stages[{i}]: unknown or missing {what} {kind!r}{hint} "
+                f"Stage types: {', '.join(valid)}"
+            )
+            continue
+        try:
+            stages.append(cls.model_validate(item))
+        except ValidationError as err:
+            errors += _format_errors(err, raw, source, stage_types, prefix=("stages", i))
+    return stages, errors
+
+
+def _check_refs(recipe: Recipe, raw: dict, source: str) -> list[str]:
+    """Every model and from: reference names 'base' or an earlier stage of the right kind."""
+    errors, earlier = [], {}
+    stages = {s.name: s for s in recipe.stages}
+    for i, stage in enumerate(recipe.stages):
+        line = _line_of(raw, ("stages", i))
+        where = f"{source}:{line}" if line else source
+        if stage.name in earlier or stage.name == "base":
+            errors.append(f"{where}: stage name {stage.name!r} is used twice (or is reserved)")
+        for problem in stage.ref_problems(earlier, stages):
+            errors.append(f"{where}: stage {stage.name!r}: {problem}")
+        earlier[stage.name] = stage
+    return errors
+
+
+def validate_recipe(
+    raw: Any, *, stage_types: StageTypes, source: str = "<recipe>", overrides: list[str] = ()
+) -> Recipe:
+    """Validate a raw recipe mapping (from YAML) with `--set` overrides applied.
+
+    `stage_types` maps each stage `type:` to its config model (the registry, `domaintune.recipes`).
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: a recipe must be a YAML mapping, got {type(raw).__name__}")
     for assignment in overrides:
         _set_override(raw, assignment)
-    _inherit_train(raw)
+    _inherit_train(raw, stage_types)
+    stages, errors = _stage_objects(raw, source, stage_types)
+    recipe = None
     try:
-        return Recipe.model_validate(raw)
+        recipe = Recipe.model_validate({**raw, "stages": stages})
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, raw, source)) from None
+        errors += _format_errors(err, raw, source, stage_types)
+    if recipe is not None and not errors:
+        errors += _check_refs(recipe, raw, source)
+    if errors:
+        raise ConfigError("\n".join(dict.fromkeys(errors)))
+    return recipe
 
 
-def load_recipe(path: str | Path, overrides: list[str] = ()) -> Recipe:
-    """Read and validate a recipe YAML file (data paths are relative to the working directory)."""
+def read_recipe_yaml(path: str | Path) -> Any:
+    """A recipe file's raw mapping, every key remembering its line (for error messages)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: recipe file not found")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    return parse_recipe(raw, source=str(path), overrides=list(overrides))

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,7 +34,11 @@ from domaintune.records import (
 )
 
 PathLike = str | os.PathLike[str]
-SUPPORTED_SUFFIXES = (".jsonl.gz", ".jsonl", ".json", ".csv", ".parquet", ".txt")
+SUPPORTED_SUFFIXES = (
+    ".jsonl.gz", ".jsonl", ".json", ".csv", ".parquet", ".txt", ".html", ".htm"
+)  # fmt: skip
+WHOLE_FILE_SUFFIXES = (".txt", ".html", ".htm")  # one document per file
+UNSUPPORTED_FILE = "unsupported_file"  # Document.meta key of a file no reader can read
 MANIFEST_NAME = "manifest.json"
 
 
@@ -67,6 +72,8 @@ def iter_rows(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
         ".csv": _csv_rows,
         ".parquet": _parquet_rows,
         ".txt": _txt_rows,
+        ".html": _html_rows,
+        ".htm": _html_rows,
     }
     reader = readers.get(_suffix(p))
     if not p.exists():
@@ -220,55 +227,140 @@ def _txt_rows(path: Path) -> Iterator[tuple[int, Any]]:
     )
 
 
-def _data_files(path: PathLike, *, include_txt: bool = True) -> list[Path]:
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+
+
+def _html_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """A whole HTML page as one document: the raw markup, extracted later by `data clean`."""
+    yield 1, {"id": file_stem(path), "text": decode_html(path), "source": path.name}
+
+
+def decode_html(path: PathLike) -> str:
+    """A page's text: UTF-8, else the charset its <meta> declares (GBK pages are common)."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        declared = _CHARSET.search(raw[:4096])
+        if declared is None:
+            raise DataError(
+                path,
+                None,
+                f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1}) and no <meta charset>; "
+                "re-save it as UTF-8",
+            ) from None
+        charset = declared.group(1).decode("ascii").lower()
+        try:
+            return raw.decode("gb18030" if charset in ("gbk", "gb2312") else charset)
+        except (LookupError, UnicodeDecodeError) as err:
+            raise DataError(
+                path,
+                None,
+                f"cannot decode as its declared charset {charset!r} ({err}); re-save it as UTF-8",
+            ) from None
+
+
+def _is_hidden(f: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in f.relative_to(root).parts)
+
+
+def _data_files(path: PathLike, *, include_txt: bool = True) -> list[tuple[Path, Path]]:
+    """(file, root) pairs: the file itself, or every data file under a folder, sorted."""
     p = Path(path)
     if not p.is_dir():
-        return [p]
-    allowed = set(SUPPORTED_SUFFIXES) - (set() if include_txt else {".txt"})
-    files = sorted(
-        f
-        for f in p.rglob("*")
-        if f.is_file()
-        and _suffix(f) in allowed
-        and not any(part.startswith(".") for part in f.relative_to(p).parts)
-    )
-    if not files:
+        return [(p, p.parent)]
+    allowed = set(SUPPORTED_SUFFIXES) - (set() if include_txt else set(WHOLE_FILE_SUFFIXES))
+    files = sorted(f for f in p.rglob("*") if f.is_file() and not _is_hidden(f, p))
+    if not any(_suffix(f) in allowed for f in files):
         raise DataError(p, None, f"no data files found; expected {', '.join(sorted(allowed))}")
-    return files
+    return [(f, p) for f in files]
+
+
+def _paths(path: PathLike | Iterable[PathLike]) -> list[PathLike]:
+    """One path, or several (a stage's inputs): always a list."""
+    if isinstance(path, str | os.PathLike):
+        return [path]
+    return list(path)
+
+
+def relative_id(file: Path, root: Path) -> str:
+    """A whole-file document's id: its path under the folder read, without the suffix."""
+    rel = file.relative_to(root).as_posix()
+    suffix = _suffix(file)
+    return rel[: -len(suffix)] if suffix and rel.lower().endswith(suffix) else rel
 
 
 # ---------------------------------------------------------------- public readers
 
 
-def _rows(path: PathLike, *, include_txt: bool = True) -> Iterator[RawRow]:
-    for file in _data_files(path, include_txt=include_txt):
-        stem, row_indexed = file_stem(file), _row_indexed(file)
-        for line, data in iter_rows(file):
-            yield RawRow(data, str(file), line, stem=stem, row_indexed=row_indexed)
+def _rows(
+    path: PathLike | Iterable[PathLike], *, include_txt: bool = True, what: str = "data"
+) -> Iterator[RawRow | Path]:
+    """Raw rows of every file; a file in a folder that no reader takes is yielded as its Path."""
+    allowed = set(SUPPORTED_SUFFIXES) - (set() if include_txt else set(WHOLE_FILE_SUFFIXES))
+    for top in _paths(path):
+        for file, root in _data_files(top, include_txt=include_txt):
+            if _suffix(file) not in allowed and Path(top).is_dir():
+                yield file  # never skipped silently: the caller counts or refuses it
+                continue
+            stem, row_indexed = file_stem(file), _row_indexed(file)
+            whole = _suffix(file) in WHOLE_FILE_SUFFIXES
+            for line, data in iter_rows(file):
+                if whole and Path(top).is_dir():
+                    data["id"] = relative_id(file, root)
+                yield RawRow(data, str(file), line, stem=stem, row_indexed=row_indexed)
 
 
-def read_documents(path: PathLike, *, source: str | None = None) -> Iterator[Document]:
-    """Yield Documents from a file or, recursively and sorted, from every data file in a dir."""
+def _unsupported(file: Path, what: str) -> DataError:
+    supported = ", ".join(SUPPORTED_SUFFIXES)
+    return DataError(
+        file,
+        None,
+        f"cannot read this file as {what} (supported: {supported}); move it out of "
+        "the folder or convert it",
+    )
+
+
+def read_documents(
+    path: PathLike | Iterable[PathLike], *, source: str | None = None
+) -> Iterator[Document]:
+    """Yield Documents from files or, recursively and sorted, from every data file in a dir.
+
+    A file in a folder that no reader takes is yielded as an empty Document whose meta holds
+    `unsupported_file` (its suffix), so a filtering stage counts it as rejected.
+    """
     for raw in _rows(path):
+        if isinstance(raw, Path):
+            meta = {UNSUPPORTED_FILE: _suffix(raw) or raw.name}
+            yield Document(id=raw.as_posix(), text="", source=source or raw.name, meta=meta)
+            continue
         yield parse_document(raw, source)
 
 
-def read_conversations(path: PathLike, *, source: str | None = None) -> Iterator[Conversation]:
+def read_conversations(
+    path: PathLike | Iterable[PathLike], *, source: str | None = None
+) -> Iterator[Conversation]:
     """Yield Conversations from alpaca, sharegpt, openai or canonical rows."""
     for raw in _rows(path, include_txt=False):
+        if isinstance(raw, Path):
+            raise _unsupported(raw, "conversations")
         yield parse_conversation(raw, source)
 
 
-def read_eval_items(path: PathLike) -> Iterator[EvalItem]:
+def read_eval_items(path: PathLike | Iterable[PathLike]) -> Iterator[EvalItem]:
     """Yield EvalItems from C-Eval/MMLU-style multiple-choice or open question rows."""
     for raw in _rows(path, include_txt=False):
+        if isinstance(raw, Path):
+            raise _unsupported(raw, "evaluation items")
         yield parse_eval_item(raw)
 
 
-def read_records(path: PathLike) -> Iterator[Document | Conversation]:
+def read_records(path: PathLike | Iterable[PathLike]) -> Iterator[Document | Conversation]:
     """Yield Documents or Conversations, whichever the first row is; later rows must match."""
     first: type | None = None
     for raw in _rows(path):
+        if isinstance(raw, Path):
+            raise _unsupported(raw, "documents or conversations")
         record = parse_record(raw)
         first = first or type(record)
         if not isinstance(record, first):

@@ -7,7 +7,7 @@ import json
 import pytest
 from rich.console import Console
 
-from domaintune.config import load_recipe
+from domaintune.recipes import load_recipe
 from domaintune.pipeline import run_recipe
 from domaintune.resources import recipe_path
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageStat
 from rich.console import Console
 
-from domaintune.config import parse_recipe
+from domaintune.recipes import parse_recipe
 from domaintune.pipeline import run_recipe
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "runs" / "test-artifacts"

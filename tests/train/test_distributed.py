@@ -96,7 +96,7 @@ def _free_port() -> int:
 
 
 def _single_process_run(tmp_path: Path, model_dir: Path) -> Path:
-    from domaintune.config import parse_recipe
+    from domaintune.recipes import parse_recipe
     from domaintune.pipeline import run_recipe
 
     raw = _recipe(tmp_path, model_dir, "single", batch_size=8)
@@ -341,8 +341,8 @@ def test_accelerate_configs_load(config):
 
 
 def test_multi_gpu_example_recipe_validates():
-    from domaintune.config import load_recipe
-    from domaintune.pipeline import settings_from
+    from domaintune.recipes import load_recipe
+    from domaintune.train.stage import settings_from
 
     recipe = load_recipe(EXAMPLES / "recipes" / "multi_gpu.yaml")
     train = [s for s in recipe.stages if s.type in ("pt", "sft")]

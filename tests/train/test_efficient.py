@@ -219,7 +219,7 @@ def test_on_exhausted_repeat_or_stop(tiny_model_dir):
 
 def test_pipeline_logs_loss_per_source_and_ptx_parts(tiny_model_dir, tmp_path):
     """A mixed SFT stage with PTX text: loss = main + coef * ptx at every logged step."""
-    from domaintune.config import parse_recipe
+    from domaintune.recipes import parse_recipe
     from domaintune.io import write_jsonl
     from domaintune.pipeline import run_recipe
 
@@ -286,7 +286,7 @@ def _main(row, counts):
 
 
 def test_qlora_steps_lower_the_loss(tiny_model_dir, tmp_path):
-    from domaintune.pipeline import load_trainable
+    from domaintune.train.stage import load_trainable
 
     model, tok = load_trainable(
         tiny_model_dir,
@@ -498,7 +498,7 @@ def test_segment_attention_equals_the_masked_path(tiny_model_dir):
 
 
 def test_attn_implementation_from_the_recipe_reaches_the_model(tiny_model_dir):
-    from domaintune.pipeline import load_trainable
+    from domaintune.train.stage import load_trainable
     from domaintune.train.attention import packed_attention
 
     model, _ = load_trainable(

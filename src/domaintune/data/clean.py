@@ -16,7 +16,7 @@ from domaintune.data.clean_pii import redact_pii
 from domaintune.data.clean_text import html_to_text, looks_like_html, normalise, remove_boilerplate
 from domaintune.data.parallel import ordered_map
 from domaintune.data.quality import SOURCES, CleanConfig, first_failure
-from domaintune.io import PathLike, atomic_write, read_documents
+from domaintune.io import UNSUPPORTED_FILE, PathLike, atomic_write, read_documents
 from domaintune.records import Document
 
 __all__ = ["CleanConfig", "CleanResult", "clean_document", "clean_documents", "clean_file"]
@@ -57,6 +57,8 @@ def detect_language(text: str) -> tuple[str, float]:
 
 def clean_document(doc: Document, config: CleanConfig) -> CleanResult:
     """Extract, repair, strip boilerplate, optionally redact, then filter one document."""
+    if UNSUPPORTED_FILE in doc.meta:  # a file in the input folder that no reader takes
+        return CleanResult(doc, "unsupported_file", doc.meta[UNSUPPORTED_FILE])
     text = doc.text
     if looks_like_html(text):
         text = html_to_text(text)

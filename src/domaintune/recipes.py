@@ -1,0 +1,53 @@
+"""The stage types a recipe can use (one line each) and recipe loading with them.
+
+To add a stage type: write its config model (a `config.StageBase` subclass) and its
+`run(stage, ctx) -> counts` function in its own package, then add one line to `STAGE_TYPES`.
+Modules are imported when a recipe is loaded; keep heavy imports inside the run functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from domaintune.config import Recipe, StageBase, read_recipe_yaml, validate_recipe
+
+# type: -> (module, config model, run function)
+STAGE_TYPES: dict[str, tuple[str, str, str]] = {
+    "clean": ("domaintune.data.stages", "CleanStage", "run_clean"),
+    "dedup": ("domaintune.data.stages", "DedupStage", "run_dedup"),
+    "decontaminate": ("domaintune.data.stages", "DecontaminateStage", "run_decontaminate"),
+    "select": ("domaintune.data.stages", "SelectStage", "run_select"),
+    "validate": ("domaintune.data.stages", "ValidateStage", "run_validate"),
+    "convert": ("domaintune.data.stages", "ConvertStage", "run_convert"),
+    "pt": ("domaintune.train.stage", "TrainStage", "run_train"),
+    "sft": ("domaintune.train.stage", "TrainStage", "run_train"),
+    "eval": ("domaintune.eval.stage", "EvalStage", "run_eval"),
+}
+
+
+def stage_config(kind: str) -> type[StageBase]:
+    module, cls, _ = STAGE_TYPES[kind]
+    return getattr(importlib.import_module(module), cls)
+
+
+def stage_runner(kind: str) -> Callable[[Any, Any], dict]:
+    module, _, fn = STAGE_TYPES[kind]
+    return getattr(importlib.import_module(module), fn)
+
+
+def stage_types() -> dict[str, type[StageBase]]:
+    return {kind: stage_config(kind) for kind in STAGE_TYPES}
+
+
+def parse_recipe(raw: Any, *, source: str = "<recipe>", overrides: list[str] = ()) -> Recipe:
+    """Validate a raw recipe mapping (from YAML or a dict) with `--set` overrides applied."""
+    return validate_recipe(raw, stage_types=stage_types(), source=source, overrides=overrides)
+
+
+def load_recipe(path: str | Path, overrides: list[str] = ()) -> Recipe:
+    """Read and validate a recipe YAML file (data paths are relative to the working directory)."""
+    raw = read_recipe_yaml(path)
+    return parse_recipe(raw, source=str(path), overrides=list(overrides))
