@@ -9,11 +9,13 @@ import dataclasses
 import functools
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -85,7 +87,7 @@ def iter_rows(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
         for line, row in reader(p):
             yield line, require_object(p, line, row)
     except UnicodeDecodeError as exc:
-        raise DataError(p, None, f"not valid UTF-8 ({exc.reason}); re-save it as UTF-8") from None
+        raise not_utf8(p, exc) from None
 
 
 def require_object(path: PathLike, line: int, row: Any) -> dict[str, Any]:
@@ -347,12 +349,138 @@ def read_conversations(
         yield parse_conversation(raw, source)
 
 
-def read_eval_items(path: PathLike | Iterable[PathLike]) -> Iterator[EvalItem]:
-    """Yield EvalItems from C-Eval/MMLU-style multiple-choice or open question rows."""
-    for raw in _rows(path, include_txt=False):
-        if isinstance(raw, Path):
-            raise _unsupported(raw, "evaluation items")
-        yield parse_eval_item(raw)
+EXAM_LAYOUTS = ("ceval", "cmmlu", "mmlu")  # the CSV layouts of exam files
+SPLIT_SUFFIXES = ("_val", "_dev", "_test")  # C-Eval/MMLU file names: <subject>_<split>.csv
+_MMLU_COLUMNS = ["question", "A", "B", "C", "D", "answer"]  # MMLU's CSVs have no header
+_HEADER_WORDS = {"id", "question", "prompt", "instruction", "answer", "reference"}
+
+
+def read_eval_items(
+    path: PathLike | Iterable[PathLike],
+    *,
+    kind: str = "any",
+    layout: str | None = None,
+    default_subject: bool = False,
+    require: Iterable[str] = (),
+) -> Iterator[EvalItem]:
+    """Yield EvalItems (multiple-choice, open or answered rows: records.parse_eval_item).
+
+    Reads jsonl/json/parquet rows, and CSV in the exam layouts (detected unless `layout` says):
+    C-Eval (a header), CMMLU (a header whose unnamed first column is the row id) and MMLU (no
+    header: question, A, B, C, D, answer); CSV rows are numbered from 1 after any header. With
+    `default_subject` a row without a subject gets its file's (`eval_subject`). Every file
+    must hold at least one row.
+    """
+    require = tuple(require)
+    for top in _paths(path):
+        for file, _ in _data_files(top, include_txt=False):
+            if _suffix(file) in WHOLE_FILE_SUFFIXES and Path(top).is_dir():
+                raise _unsupported(file, "evaluation items")
+            subject = eval_subject(file) if default_subject else None
+            n = 0
+            for n, raw in enumerate(_eval_rows(file, layout, kind), 1):  # noqa: B007
+                yield parse_eval_item(raw, kind=kind, subject=subject, require=require)
+            if n == 0:
+                raise DataError(
+                    file, None, "no rows: the file is empty; fill it in or leave it out"
+                )
+
+
+def eval_subject(path: PathLike) -> str:
+    """An eval file's subject: its stem without a split suffix (`law_val.csv` -> law)."""
+    stem = file_stem(path)
+    for suffix in SPLIT_SUFFIXES:
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
+def exam_layout(path: PathLike) -> str | None:
+    """The CSV exam layout of a file: ceval, cmmlu or mmlu; None when it has no rows."""
+    first = next(_csv_values(Path(path)), None)
+    return None if first is None else _layout_of(first)
+
+
+def _layout_of(first: list[str]) -> str:
+    if {h.strip().lower() for h in first} & _HEADER_WORDS:
+        return "cmmlu" if first[0].strip() == "" else "ceval"
+    return "mmlu"
+
+
+def _eval_rows(file: Path, layout: str | None, kind: str) -> Iterator[RawRow]:
+    if _suffix(file) == ".csv":
+        return _eval_csv_rows(file, layout, kind)
+    stem, row_indexed = eval_subject(file), _row_indexed(file)
+    return (RawRow(data, str(file), n, stem, row_indexed) for n, data in iter_rows(file))
+
+
+def _eval_csv_rows(path: Path, layout: str | None, kind: str) -> Iterator[RawRow]:
+    rows = _csv_values(path)
+    first = next(rows, None)
+    if first is None:
+        return
+    layout = layout or _layout_of(first)
+    if layout == "mmlu":
+        header, rows = _MMLU_COLUMNS, itertools.chain([first], rows)
+    else:
+        # Field names in any case (CMMLU writes "Question"); option letters as they are.
+        header = [h.strip() if len(h.strip()) == 1 else h.strip().lower() for h in first]
+        if layout == "cmmlu" and header[0] == "":
+            header[0] = "id"  # CMMLU's unnamed row-number column
+        for name in ("question", "answer") if kind == "choice" else ():
+            if name not in header:
+                raise DataError(
+                    path,
+                    None,
+                    f'the header (line 1) has no "{name}" column; {layout} files need question, '
+                    f"A, B, C, D and answer columns (header seen: {','.join(first)})",
+                    name,
+                )
+    stem = eval_subject(path)
+    for n, values in enumerate(rows, 1):
+        if len(values) != len(header):
+            expected = ",".join(_MMLU_COLUMNS) if layout == "mmlu" else "the header's"
+            raise DataError(
+                path,
+                n,
+                f"row has {len(values)} fields, not {len(header)} ({expected}); "
+                "quote values that contain commas",
+                row=True,
+            )
+        yield RawRow(dict(zip(header, values, strict=True)), str(path), n, stem, row_indexed=True)
+
+
+def _csv_values(path: Path) -> Iterator[list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        try:
+            yield from (values for values in reader if values)  # blank lines are not rows
+        except csv.Error as exc:
+            raise DataError(path, reader.line_num, f"malformed CSV ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise not_utf8(path, exc) from None
+
+
+def not_utf8(path: PathLike, exc: UnicodeDecodeError) -> DataError:
+    """The error for a file that is not UTF-8, naming its first bad line (GBK is common)."""
+    opener: Callable[..., IO[bytes]] = gzip.open if _suffix(Path(path)) == ".jsonl.gz" else open
+    with opener(path, "rb") as f:
+        # UTF-8 never uses the newline byte inside a character, so lines decode on their own.
+        for lineno, raw in enumerate(f, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                hint = ""
+                with contextlib.suppress(UnicodeDecodeError):
+                    raw.decode("gb18030")
+                    hint = "; it reads as GBK/GB18030: convert it (iconv -f GB18030 -t UTF-8)"
+                return DataError(
+                    path,
+                    lineno,
+                    f"not valid UTF-8 ({err.reason} at byte {err.start + 1} of the line){hint}; "
+                    "the file must be UTF-8",
+                )
+    return DataError(path, None, f"not valid UTF-8 ({exc.reason}); re-save it as UTF-8")
 
 
 def read_records(path: PathLike | Iterable[PathLike]) -> Iterator[Document | Conversation]:
@@ -500,6 +628,7 @@ def write_manifest(
         "stage": stage,
         "status": status,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at_ns": time.time_ns(),  # tells two writes within one second apart
         "inputs": _manifest_inputs(inputs),
         "config": config,
         "counts": dict(counts),

@@ -128,8 +128,10 @@ class ConvertStage(DataStage):
 # ------------------------------------------------------------------ runs
 
 
-def _files(ctx: StageContext, stage: DataStage) -> list[Path]:
-    return ctx.all_paths(stage.data)
+def _files(ctx: StageContext, stage: DataStage) -> Path | list[Path]:
+    """The stage's inputs: one path, or a list (the verbs read both)."""
+    files = ctx.all_paths(stage.data)
+    return files[0] if len(files) == 1 else files
 
 
 def _options(stage: StageBase, *names: str) -> dict[str, Any]:
@@ -251,7 +253,7 @@ def _one_file(ctx: StageContext, stage: DataStage) -> Path:
     """The stage's input as one file: several inputs are joined (rows unchanged, in order)."""
     from domaintune.io import iter_rows, write_jsonl
 
-    files = _files(ctx, stage)
+    files = ctx.all_paths(stage.data)
     if len(files) == 1 and not files[0].is_dir():
         return files[0]
     joined = ctx.out / "inputs.jsonl"
