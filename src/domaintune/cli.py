@@ -48,27 +48,47 @@ def _load(recipe: Path | None, overrides: list[str]):
         raise typer.Exit(2) from None
 
 
-def _fail_on_data_errors(fn, *args, **kwargs):
+DEBUG_HELP = "Show the full traceback of an error (default: one line saying what to fix)."
+
+
+def _fail_on_data_errors(fn, *args, debug: bool = False, **kwargs):
+    """Run `fn`; any error becomes one line naming what to fix (the traceback with --debug)."""
     from domaintune.config import ConfigError
     from domaintune.memory import WillNotFitError
     from domaintune.records import DataError
-    from domaintune.train.qlora import QLoraUnavailable
-    from domaintune.train.trainer import TrainingDiverged
 
     try:
         return fn(*args, **kwargs)
-    # ValueError: our own checks (template fit, freeze layers, ...) explain themselves
-    except (
-        DataError,
-        ConfigError,
-        FileNotFoundError,
-        WillNotFitError,
-        ValueError,
-        TrainingDiverged,
-        QLoraUnavailable,
-    ) as err:
-        console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
+    except typer.Exit:
+        raise
+    except Exception as err:  # noqa: BLE001 (every error is reported; --debug shows where)
+        if debug:
+            raise
+        # Our own errors explain themselves; others get their type, since the message may not.
+        ours = (DataError, ConfigError, FileNotFoundError, WillNotFitError, ValueError)
+        plain = isinstance(err, ours) or _is_ours(err)
+        text = str(err) if plain else f"{type(err).__name__}: {err}"
+        first = text.strip().splitlines() or [type(err).__name__]
+        more = len(first) > 1 and not isinstance(err, ConfigError | DataError)
+        shown = "\n".join(first) if not more else first[0] + " (more with --debug)"
+        console.print(f"[red]error:[/] {shown}", highlight=False, soft_wrap=True)
+        if not isinstance(err, ConfigError | DataError | WillNotFitError):
+            console.print("[dim](rerun with --debug for the traceback)[/]", highlight=False)
         raise typer.Exit(1) from None
+
+
+def _is_ours(err: Exception) -> bool:
+    return type(err).__module__.startswith("domaintune.")
+
+
+def _check_paths(recipe) -> None:
+    from domaintune.recipes import recipe_problems
+
+    problems = recipe_problems(recipe)
+    for p in problems:
+        console.print(f"[red]error:[/] {p}", highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -78,19 +98,30 @@ def run(
     ),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     stage: list[str] = typer.Option([], "--stage", help="Run only these stages (repeatable)."),
-    force: bool = typer.Option(
-        False, "--force", help="Train even if the GPU memory estimate says the run will not fit."
+    resume: bool = typer.Option(
+        True, "--resume/--no-resume", help="Continue an interrupted training stage (default)."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Train even if the GPU memory estimate says the run will not fit; remove "
+        "interrupted work of other settings kept in .previous/.",
+    ),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
 ) -> None:
     """Run a recipe's stages in order (with no recipe: the quickstart into runs/quickstart/)."""
     from domaintune.distributed import is_main_process
     from domaintune.pipeline import run_recipe
 
     r = _load(recipe, set_)
+    _check_paths(r)
     # Under torchrun / accelerate launch, rank 0 speaks for the run.
     say = console if is_main_process() else Console(quiet=True)
     say.print(f"run directory: [bold]{r.run_dir}[/]")
-    _fail_on_data_errors(run_recipe, r, only=stage or None, console=console, force=force)
+    _fail_on_data_errors(
+        run_recipe, r, only=stage or None, console=console, force=force, resume=resume,
+        debug=debug,
+    )  # fmt: skip
     say.print(f"[green]done.[/] Results in {r.run_dir}")
     say.print(f"  report: {r.run_dir / 'report.html'}")
 
@@ -105,6 +136,7 @@ def train(
     force: bool = typer.Option(
         False, "--force", help="Train even if the GPU memory estimate says the run will not fit."
     ),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
 ) -> None:
     """Run the recipe's training stages (pt, sft); evaluation stages are left to `run`.
 
@@ -115,8 +147,11 @@ def train(
 
     overrides = [*set_, *(["train.merge=true"] if merge else [])]
     r = _load(recipe, overrides)
+    _check_paths(r)
     names = stage or [s.name for s in r.stages if s.produces == "model"]
-    _fail_on_data_errors(run_recipe, r, only=names, resume=resume, console=console, force=force)
+    _fail_on_data_errors(
+        run_recipe, r, only=names, resume=resume, console=console, force=force, debug=debug
+    )
 
 
 @app.command("init-model")
@@ -139,9 +174,14 @@ def init_model(
 def check(
     recipe: Path = typer.Argument(..., help="Recipe YAML."),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    schema_only: bool = typer.Option(
+        False, "--schema-only", help="Check the recipe's keys and values, not that paths exist."
+    ),
 ) -> None:
-    """Validate a recipe and print it resolved (defaults filled in, overrides applied)."""
+    """Validate a recipe and its paths; print it resolved (defaults and overrides applied)."""
     r = _load(recipe, set_)
+    if not schema_only:
+        _check_paths(r)
     console.print(r.to_yaml(), highlight=False)
 
 

@@ -8,6 +8,7 @@ Modules are imported when a recipe is loaded; keep heavy imports inside the run 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,43 @@ def load_recipe(path: str | Path, overrides: list[str] = ()) -> Recipe:
     """Read and validate a recipe YAML file (data paths are relative to the working directory)."""
     raw = read_recipe_yaml(path)
     return parse_recipe(raw, source=str(path), overrides=list(overrides))
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # owner/name, as the Hugging Face hub has
+
+
+def model_path_problem(path: str) -> str | None:
+    """Why `model.path` cannot be loaded (None when it can: builtin, a model folder, a hub id)."""
+    if path.startswith("builtin:"):
+        return None if path == "builtin:tiny" else f"{path!r}: the built-in model is builtin:tiny"
+    p = Path(path)
+    if p.is_dir():
+        if (p / "config.json").exists() or (p / "adapter_config.json").exists():
+            return None
+        return f"{path}: the folder has no config.json; point model.path at a model folder"
+    if p.exists():
+        return f"{path}: a file, not a model folder"
+    if _HUB_ID.match(path) and not path.startswith((".", "/")):
+        return None  # loaded from the hub (or its cache) at run time
+    return f"{path}: no such folder, and not a hub id (owner/name); check model.path"
+
+
+def recipe_problems(recipe: Recipe) -> list[str]:
+    """What would fail at run time and can be seen now: missing model and data paths."""
+    from domaintune.resources import resolve
+
+    problems = []
+    if any("base" in s.models() for s in recipe.stages):
+        problem = model_path_problem(recipe.model.path)
+        if problem:
+            problems.append(f"model.path {problem}")
+    for stage in recipe.stages:
+        for path in stage.inputs(recipe):
+            try:
+                missing = not Path(resolve(path)).exists()
+            except (FileNotFoundError, ValueError) as err:
+                problems.append(f"stage {stage.name!r}: {err}")
+                continue
+            if missing:
+                problems.append(f"stage {stage.name!r}: {path}: no such file or folder")
+    return problems
