@@ -139,3 +139,8 @@ def clean_file(
         threshold_sources=SOURCES,
     )
     return summary
+
+
+from domaintune.verbs import make_callable  # noqa: E402 (last: the module is complete)
+
+make_callable(__name__, "domaintune.data.api:clean")  # dt.data.clean(...) calls the verb

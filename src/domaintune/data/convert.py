@@ -98,3 +98,8 @@ def _converted(src: PathLike, to: str) -> Iterator[dict[str, Any]]:
             yield conversation_to_row(conv, to)
         except ValueError as err:
             raise DataError(src, index, f"conversation {conv.id!r}: {err}", row=True) from None
+
+
+from domaintune.verbs import make_callable  # noqa: E402 (last: the module is complete)
+
+make_callable(__name__, "domaintune.data.api:convert")  # dt.data.convert(...) calls the verb

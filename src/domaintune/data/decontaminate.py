@@ -70,13 +70,16 @@ class EvalIndex:
 
 
 def _eval_texts(path: PathLike) -> Iterator[tuple[str, list[str]]]:
+    """(id, texts) per eval item: the question and options, or an open question's question and
+    reference answer (alpaca rows read as open questions too); else each record's text."""
     try:
         items = list(read_eval_items(path))
     except DataError:
         items = None  # not question rows: held-out documents or conversations
     if items is not None:
         for item in items:
-            yield item.id, [item.question, *(item.choices or {}).values()]
+            extra = item.choices.values() if item.choices is not None else [item.answer]
+            yield item.id, [item.question, *extra]
         return
     for record in read_records(path):
         yield record.id, [record_text(record)]
@@ -139,3 +142,8 @@ def decontaminate_file(
         ngram={"words": index.word_n, "chinese_chars": index.char_n},
     )
     return counts, hits
+
+
+from domaintune.verbs import make_callable  # noqa: E402 (last: the module is complete)
+
+make_callable(__name__, "domaintune.data.api:decontaminate")  # dt.data.decontaminate(...)

@@ -269,3 +269,8 @@ def _report_extra(result: DedupResult) -> dict[str, Any]:
         "largest_cluster": max(sizes, default=0),
         "keep_rule": "longest text per cluster; ties: first seen",
     }
+
+
+from domaintune.verbs import make_callable  # noqa: E402 (last: the module is complete)
+
+make_callable(__name__, "domaintune.data.api:dedup")  # dt.data.dedup(...) calls the verb

@@ -270,3 +270,8 @@ def _per_group(labels: Sequence[Any], picked: Sequence[int]) -> list[dict[str, A
     """Per group (cluster or category): its size and how many were selected from it."""
     sizes, chosen = Counter(labels), Counter(labels[i] for i in picked)
     return [{"group": g, "size": sizes[g], "selected": chosen[g]} for g in sorted(sizes)]
+
+
+from domaintune.verbs import make_callable  # noqa: E402 (last: the module is complete)
+
+make_callable(__name__, "domaintune.data.api:select")  # dt.data.select(...) calls the verb

@@ -316,3 +316,8 @@ def _token_check(
     tokens = _TokenCheck(tokenizer, template, max_len)
     tokens.probe()
     return tokens
+
+
+from domaintune.verbs import make_callable  # noqa: E402 (last: the module is complete)
+
+make_callable(__name__, "domaintune.data.api:validate")  # dt.data.validate(...) calls the verb

@@ -77,3 +77,8 @@ def diagnose_run(path: str | Path) -> dict[str, list[Finding]]:
     if not stages:
         raise FileNotFoundError(f"{path}: no metrics.jsonl here or in its stage folders")
     return {s.name: diagnose_stage(s) for s in stages}
+
+
+from domaintune.verbs import make_callable  # noqa: E402 (last: the module is complete)
+
+make_callable(__name__, "domaintune.diagnose:diagnose_run")  # dt.diagnose(run_dir)
