@@ -24,6 +24,8 @@ SHAREGPT_ROLES = {
     "system": "system",
 }
 OPENAI_ROLES = {"system": "system", "user": "user", "assistant": "assistant"}
+# What an eval item measures, for by-dimension reports (docs/eval-mcq.md, "Dimensions").
+DIMENSIONS = ("knowledge", "reasoning", "safety", "instruction_following", "general")
 
 
 class DataError(ValueError):
@@ -172,13 +174,34 @@ class Conversation:
 
 @dataclass
 class EvalItem:
-    """A benchmark question: multiple choice (choices set, answer is a letter) or open-ended."""
+    """One evaluation row: the one type every eval reader returns (io.read_eval_items).
+
+    Multiple choice: `choices` maps letters A, B, ... to option texts and `answer` is the right
+    letter. Open question: `choices` is None and `answer` is the reference answer (may be empty).
+    `subject` is the set, subject or category that reports group by; `prediction` is a model's
+    answer on rows that carry one (`eval gen --out` items); `meta` holds the row's other fields.
+    `where` ("file:line" or "file:row N") and `line` locate the row for messages; they are not
+    part of the item's value.
+    """
 
     id: str
     question: str
     answer: str
     choices: dict[str, str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    subject: str | None = None
+    dimension: str | None = None
+    system: str | None = None
+    prediction: str | None = None
+    where: str = field(default="", compare=False, repr=False)
+    line: int = field(default=0, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # A subject kept in meta (the layout before it had a field of its own) is the subject.
+        if self.subject is None and isinstance(self.meta.get("subject"), str):
+            meta = dict(self.meta)
+            self.subject = meta.pop("subject")
+            self.meta = meta
 
     @property
     def is_multiple_choice(self) -> bool:
@@ -192,6 +215,10 @@ class EvalItem:
             "question": self.question,
             "answer": self.answer,
             "choices": dict(self.choices) if self.choices is not None else None,
+            "subject": self.subject,
+            "dimension": self.dimension,
+            "system": self.system,
+            "prediction": self.prediction,
             "meta": dict(self.meta),
         }
 
@@ -205,6 +232,10 @@ class EvalItem:
             answer=_require(data, "answer", "eval item"),
             choices=dict(choices) if choices is not None else None,
             meta=dict(data.get("meta") or {}),
+            subject=data.get("subject"),
+            dimension=data.get("dimension"),
+            system=data.get("system"),
+            prediction=data.get("prediction"),
         )
 
 
@@ -252,11 +283,11 @@ def _opt_str(ctx: RawRow, key: str) -> str | None:
     return None if value is None else _check_str(ctx, value, key, empty_ok=True)
 
 
-def _text(ctx: RawRow, value: Any, name: str) -> str:
+def _text(ctx: RawRow, value: Any, name: str, *, empty_ok: bool = False) -> str:
     # Numeric answers and choices ("42", 3.5) are common in benchmark files; keep them as text.
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    return _check_str(ctx, value, name)
+    return _check_str(ctx, value, name, empty_ok=empty_ok)
 
 
 def _row_id(ctx: RawRow) -> str:
@@ -450,63 +481,157 @@ _CONVERSATION_PARSERS: dict[str, Callable[[RawRow, str | None], Conversation]] =
 }
 
 
-def parse_eval_item(ctx: RawRow) -> EvalItem:
-    """Turn a C-Eval/MMLU-style multiple-choice row or an open question row into an EvalItem."""
-    data = ctx.data
-    needs = 'eval rows need "question" and "answer"'
-    question = _field(ctx, data, "question", "question", needs)
-    choices, used = _eval_choices(ctx)
+def parse_eval_item(
+    ctx: RawRow, *, kind: str = "any", subject: str | None = None, require: Iterable[str] = ()
+) -> EvalItem:
+    """Turn an eval row into an EvalItem: the one parser behind io.read_eval_items.
+
+    kind "choice": a multiple-choice row (lettered fields "A", "B", ... or "choices", and the
+    answer letter or 0-based index); "open": a question (question | prompt | instruction [+
+    input]) with a reference (reference | answer | output); "answered": an open row with a
+    model's `prediction` (its question may be absent); "any": multiple choice when the row has
+    choices, else open. `subject` is the default when the row has no "subject" (or "set");
+    `require` names fields the row must give itself (such as "id").
+    """
+    if kind not in EVAL_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(EVAL_KINDS)}, got {kind!r}")
+    for key in require:
+        if ctx.data.get(key) in (None, ""):
+            raise ctx.error(f'missing field "{key}"; these rows need {", ".join(require)}', key)
+    question = _eval_question(ctx, required=kind != "answered")
+    choices, letters = (None, set()) if kind in ("open", "answered") else _eval_choices(ctx, kind)
     if choices is not None:
         answer = _choice_answer(ctx, choices)
     else:
-        key = "answer" if "answer" in data else "reference" if "reference" in data else None
-        if key is None:
-            raise ctx.error(
-                'missing required field "answer" (open questions need "answer" or '
-                '"reference"; multiple-choice rows also need lettered choices "A", '
-                '"B", ... or "choices")',
-                "answer",
-            )
-        answer = _text(ctx, data[key], key)
-    # Unused columns (subject, explanation, ...) are kept so reports can group by them.
-    consumed = {"id", "question", "answer", "reference", "choices", "meta", *used}
-    meta = {**{k: v for k, v in data.items() if k not in consumed}, **_meta(ctx)}
-    return EvalItem(id=_row_id(ctx), question=question, answer=answer, choices=choices, meta=meta)
+        hint = _MC_HINT if kind == "any" else ""
+        answer = _first_text(ctx, REFERENCE_FIELDS, "reference answer", hint)
+    prediction = (
+        _first_text(ctx, ("prediction",), "prediction")
+        if kind == "answered"
+        else _opt_text(ctx, "prediction")
+    )
+    # Other fields (explanation, source, ...) are kept so reports can group by them.
+    consumed = _EVAL_FIELDS | letters
+    meta = {**{k: v for k, v in ctx.data.items() if k not in consumed}, **_meta(ctx)}
+    where = f"{ctx.path}:row {ctx.line}" if ctx.row_indexed else f"{ctx.path}:{ctx.line}"
+    return EvalItem(
+        id=_row_id(ctx),
+        question=question,
+        answer=answer,
+        choices=choices,
+        meta=meta,
+        subject=_opt_str(ctx, "subject") or _opt_str(ctx, "set") or subject,
+        dimension=_dimension(ctx),
+        system=_opt_str(ctx, "system") or None,
+        prediction=prediction,
+        where=where,
+        line=ctx.line,
+    )
 
 
-def _eval_choices(ctx: RawRow) -> tuple[dict[str, str] | None, set[str]]:
+EVAL_KINDS = ("any", "choice", "open", "answered")
+EVAL_LETTERS = "ABCDEFGHIJ"  # up to ten options (MMLU-Pro's count)
+QUESTION_FIELDS = ("question", "prompt", "instruction")
+REFERENCE_FIELDS = ("reference", "answer", "output")
+_EVAL_FIELDS = frozenset(
+    {"id", *QUESTION_FIELDS, "input", *REFERENCE_FIELDS, "choices", "meta"}
+    | {"subject", "set", "dimension", "system", "prediction"}
+)
+_MC_HINT = '; multiple-choice rows need lettered options "A", "B", ... or "choices" instead'
+
+
+def _eval_question(ctx: RawRow, *, required: bool) -> str:
+    data = ctx.data
+    key = next((k for k in QUESTION_FIELDS if data.get(k) is not None), None)
+    if key is None:
+        if not required:
+            return ""
+        names = ", ".join(f'"{k}"' for k in QUESTION_FIELDS)
+        raise ctx.error(f"missing the question: give it in one of the fields {names}", "question")
+    question = _text(ctx, data[key], key, empty_ok=not required)
+    extra = _opt_str(ctx, "input") if key == "instruction" else None
+    if extra and extra.strip():
+        question = f"{question}\n{extra}"  # alpaca: the input follows the instruction
+    return question
+
+
+def _first_text(ctx: RawRow, keys: Iterable[str], what: str, hint: str = "") -> str:
+    keys = tuple(keys)
+    for key in keys:
+        if ctx.data.get(key) is not None:
+            return _text(ctx, ctx.data[key], key, empty_ok=True)
+    names = ", ".join(f'"{k}"' for k in keys)
+    where = f"one of the fields {names}" if len(keys) > 1 else f"the field {names}"
+    raise ctx.error(f"missing the {what}: give it in {where}{hint}", keys[0])
+
+
+def _opt_text(ctx: RawRow, key: str) -> str | None:
+    value = ctx.data.get(key)
+    return None if value is None else _text(ctx, value, key, empty_ok=True)
+
+
+def _dimension(ctx: RawRow) -> str | None:
+    value = _opt_str(ctx, "dimension") or None
+    if value is not None and value not in DIMENSIONS:
+        raise ctx.error(
+            f'field "dimension" is {value!r}; use one of {", ".join(DIMENSIONS)} or leave it out',
+            "dimension",
+        )
+    return value
+
+
+def _eval_choices(ctx: RawRow, kind: str) -> tuple[dict[str, str] | None, set[str]]:
     data = ctx.data
     letters = sorted(k for k in data if len(k) == 1 and "A" <= k <= "Z")
     raw = data.get("choices")
-    if isinstance(raw, list | tuple):
-        items = [(chr(ord("A") + i), v, f"choices[{i}]") for i, v in enumerate(raw)]
+    if isinstance(raw, list | tuple) and len(raw) <= len(EVAL_LETTERS):
+        items = [(EVAL_LETTERS[i], v, f"choices[{i}]") for i, v in enumerate(raw)]
     elif isinstance(raw, dict):
         items = [(str(k), v, f"choices.{k}") for k, v in raw.items()]
     elif raw is not None:
         raise ctx.error(
-            'field "choices" must be an array or an object mapping letters to text, '
-            f"got {json_type(raw)}",
+            f'field "choices" must be a list of at most {len(EVAL_LETTERS)} options or an object '
+            f"mapping letters to options, got {json_type(raw)}",
             "choices",
         )
-    elif letters:
-        # Blank trailing letters (an "E" column used only by some rows) are not choices.
-        items = [(k, data[k], k) for k in letters if data[k] not in (None, "")]
+    elif letters or kind == "choice":
+        items = [(k, data[k], k) for k in letters]
     else:
         return None, set()
-    choices = {letter: _text(ctx, value, name) for letter, value, name in items}
-    if len(choices) < 2:
+    return _check_choices(ctx, items), set(letters)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _check_choices(ctx: RawRow, items: list[tuple[str, Any, str]]) -> dict[str, str]:
+    """Letter -> option text; blank trailing options (an "E" column some rows leave empty) are
+    not options, a blank one before the last is an error."""
+    dropped = None
+    while items and _blank(items[-1][1]):
+        dropped = items.pop()
+    blank = next((it for it in items if _blank(it[1])), None)
+    if blank is None and len(items) < 2 and dropped is not None:
+        blank = dropped  # {"A": "a", "B": ""}: the empty option, not a missing one
+    if blank is not None:
+        raise ctx.error(f'option "{blank[0]}" is empty; every option needs its text', blank[2])
+    keys = "".join(k for k, _, _ in items)
+    if not 2 <= len(keys) <= len(EVAL_LETTERS) or keys != EVAL_LETTERS[: len(keys)]:
         raise ctx.error(
-            f"multiple-choice rows need at least two choices, got {len(choices)}", "choices"
+            "options must be lettered A, B, C ... without gaps, 2 to "
+            f"{len(EVAL_LETTERS)} of them; found {', '.join(keys) or 'none'}",
+            "choices",
         )
-    return choices, set(letters)
+    return {k: _text(ctx, value, name) for k, value, name in items}
 
 
 def _choice_answer(ctx: RawRow, choices: dict[str, str]) -> str:
-    if "answer" not in ctx.data:
+    raw = ctx.data.get("answer")
+    if _blank(raw):
         raise ctx.error(
-            'missing required field "answer" (the letter of the correct choice)', "answer"
+            'field "answer" is missing or empty; give the letter of the right option', "answer"
         )
-    raw = ctx.data["answer"]
     keys = list(choices)
     # MMLU on the Hub stores the answer as a 0-based index instead of a letter.
     if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < len(keys):

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from domaintune.eval.generate import (
-    GenItem,
     generate_answers,
     generate_ids,
     pad_token_id,
@@ -18,7 +17,7 @@ from domaintune.eval.generate import (
     stop_token_ids,
 )
 from domaintune.models import load_for_eval
-from domaintune.records import DataError
+from domaintune.records import DataError, EvalItem
 from helpers import make_texts
 
 
@@ -44,7 +43,7 @@ def noisy(tiny_model_dir, tmp_path_factory):
 
 def _items(n, seed=3):
     texts = make_texts(n, seed=seed, lo=2, hi=30)
-    return [GenItem(id=str(i), set="s", question=t, reference="") for i, t in enumerate(texts)]
+    return [EvalItem(str(i), t, "", subject="s") for i, t in enumerate(texts)]
 
 
 def _greedy_loop(model, prompt, stop_ids, steps):
@@ -107,7 +106,7 @@ def test_stop_tokens_come_from_generation_config(noisy):
 
 def test_prompt_is_the_chat_template(noisy):
     model, tok = noisy
-    item = GenItem(id="1", set="s", question="Q?", reference="", system="Be brief.")
+    item = EvalItem("1", "Q?", "", subject="s", system="Be brief.")
     (ids,) = render_prompts(tok, [item])
     want = (
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nQ?<|im_end|>\n"
@@ -155,7 +154,7 @@ def test_read_gen_items_fields(tmp_path):
         ],
     )
     items = read_gen_items(path)
-    assert [(i.id, i.set, i.question, i.reference) for i in items] == [
+    assert [(i.id, i.subject, i.question, i.answer) for i in items] == [
         ("a", "med", "Q1", "A1"),
         ("med-2", "med", "Translate\nheart", "心脏"),
         ("med-3", "med", "P", "42"),
@@ -167,7 +166,7 @@ def test_read_gen_items_fields(tmp_path):
 @pytest.mark.parametrize(
     "row, message",
     [
-        ({"answer": "x"}, 'missing the prompt: give it in one of the fields "question", '),
+        ({"answer": "x"}, 'missing the question: give it in one of the fields "question", '),
         ({"question": "q"}, 'missing the reference answer: give it in one of the fields "refer'),
         ({"question": " ", "answer": "x"}, 'field "question" is empty'),
         ({"question": "q", "answer": None}, "missing the reference answer"),
@@ -191,7 +190,7 @@ def test_read_predictions(tmp_path):
         ],
     )
     items = read_predictions(path)
-    assert [(i.set, i.question, i.prediction, i.reference, i.dimension) for i in items] == [
+    assert [(i.subject, i.question, i.prediction, i.answer, i.dimension) for i in items] == [
         ("other", "q", "", "r", None),
         ("preds", "", "p", "", "general"),
     ]

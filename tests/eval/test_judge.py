@@ -16,7 +16,6 @@ from domaintune.eval.judge import (
     PAIR_SYSTEM,
     SINGLE_PROMPT,
     SINGLE_SYSTEM,
-    AnswerRow,
     cache_key,
     join_answers,
     load_answers,
@@ -25,7 +24,7 @@ from domaintune.eval.judge import (
     single_messages,
 )
 from domaintune.io import write_json, write_jsonl
-from domaintune.records import DataError
+from domaintune.records import DataError, EvalItem
 from eval.judge_server import Fail, FakeJudge, Reply
 
 runner = CliRunner()
@@ -95,7 +94,7 @@ def test_parse_verdict(reply, verdict):
 
 
 def test_single_prompt_is_exact_and_documented():
-    row = AnswerRow("q1", "高血压的诊断标准？", "140/90 mmHg", "收缩压≥140", None, None, 1)
+    row = EvalItem("q1", "高血压的诊断标准？", "140/90 mmHg", prediction="收缩压≥140")
     messages = single_messages(row)
     assert messages[0] == {"role": "system", "content": "You are a helpful assistant."}
     user = messages[1]["content"]
@@ -370,7 +369,10 @@ def test_missing_field_names_file_line_and_field(tmp_path):
         ],
     )
     assert result.exit_code == 1
-    assert f'error: {bad}:2: missing field "prediction"' in result.stderr
+    assert (
+        f'error: {bad}:2: missing the prediction: give it in the field "prediction"'
+        in result.stderr
+    )
 
 
 def test_join_errors_name_file_and_line(tmp_path):

@@ -53,7 +53,7 @@ def test_ceval_two_shot_writes_the_shared_layout(tmp_path, tiny_model_dir):
         assert doc["metrics"][f"{metric}_macro"] == pytest.approx(100 * right / 4)  # 1 subject
         assert doc["by_set"]["clinical_medicine"][metric] == pytest.approx(100 * right / 4)
     assert doc["by_set"]["clinical_medicine"]["n"] == 4
-    for header in ("subject", "acc_letter", "acc_norm", "clinical_medicine", "macro"):
+    for header in ("subject", "acc_letter", "acc_option_norm", "clinical_medicine", "macro"):
         assert header in result.stdout
 
 
@@ -85,7 +85,7 @@ def test_bad_rows_and_options(tmp_path, tiny_model_dir):
     bad.write_text("id,question,A,B,C,D,answer\n0,q,a,b,c,d,A\n1,q,a,b,c,d,F\n", encoding="utf-8")
     result = _run("--model", tiny_model_dir, "--data", bad)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"error: {bad}:row 2: field \"answer\" is 'F'")
+    assert result.stderr.startswith(f'error: {bad}:row 2: field "answer" is "F" but the choices')
     result = _run("--model", tiny_model_dir, "--data", tmp_path / "nope.csv")
     assert result.exit_code == 1
     assert result.stderr == f"error: {tmp_path / 'nope.csv'}: no such file; check the path\n"

@@ -102,7 +102,7 @@ def test_each_layout_reads_every_row():
         ("3", "clinical_medicine", "D"),
     ]
     assert ceval[2].question == "糖尿病患者首选的口服降糖药是（  ）"
-    assert ceval[3].options == {"A": "20～40", "B": "40～50", "C": "120～160", "D": "60～100"}
+    assert ceval[3].choices == {"A": "20～40", "B": "40～50", "C": "120～160", "D": "60～100"}
     assert ceval[1].where == f"{CEVAL_VAL}:row 2"
     cmmlu = mcq.read_questions(CMMLU_TEST)
     assert [(q.id, q.subject, q.answer) for q in cmmlu] == [
@@ -121,7 +121,7 @@ def test_each_layout_reads_every_row():
 
 def test_jsonl_two_to_ten_options():
     qs = mcq.read_questions(FIXTURES / "mixed.jsonl")
-    assert [len(q.options) for q in qs] == [2, 5, 10, 3]
+    assert [len(q.choices) for q in qs] == [2, 5, 10, 3]
     assert [q.answer for q in qs] == ["A", "B", "J", "B"]  # an integer answer is an index
     assert [q.id for q in qs] == ["q1", "q2", "mixed-3", "4"]
     assert [q.subject for q in qs] == ["mixed", "arithmetic", "mixed", "mixed"]

@@ -41,7 +41,7 @@ def _reference(model, tok, prompt: str, text: str, max_len: int = 10**6) -> floa
 def _check_against_reference(model, tok, questions, items, style, max_len=10**6):
     for q, item in zip(questions, items, strict=True):
         prompt = style.prompt(q)
-        for k, text in q.options.items():
+        for k, text in q.choices.items():
             letter = _reference(model, tok, prompt, style.letter_delimiter + k, max_len)
             option = _reference(model, tok, prompt, " " + text, max_len)
             assert item["letter_raw_logprobs"][k] == pytest.approx(letter, abs=1e-4)
@@ -112,15 +112,15 @@ def test_option_predictions_follow_lm_eval_normalisations(tiny, questions):
     assert items[5]["option_bytes"] == {"A": 8, "B": 8, "C": 8}
     for q, item in zip(questions, items, strict=True):
         lls = item["option_loglikelihoods"]
-        letters = list(q.options)
-        by_chars = [lls[k] / len(q.options[k]) for k in letters]
-        by_bytes = [lls[k] / len(q.options[k].encode()) for k in letters]
+        letters = list(q.choices)
+        by_chars = [lls[k] / len(q.choices[k]) for k in letters]
+        by_bytes = [lls[k] / len(q.choices[k].encode()) for k in letters]
         assert (
-            item["pred"]["acc"]
+            item["pred"]["acc_option"]
             == letters[max(range(len(letters)), key=[lls[k] for k in letters].__getitem__)]
         )
-        assert item["pred"]["acc_norm"] == letters[by_chars.index(max(by_chars))]
-        assert item["pred"]["acc_bytes"] == letters[by_bytes.index(max(by_bytes))]
+        assert item["pred"]["acc_option_norm"] == letters[by_chars.index(max(by_chars))]
+        assert item["pred"]["acc_option_bytes"] == letters[by_bytes.index(max(by_bytes))]
 
 
 def test_summarize_micro_and_macro():
@@ -128,7 +128,12 @@ def test_summarize_micro_and_macro():
         return {
             "subject": subject,
             "dimension": dimension,
-            "correct": {"acc_letter": letter, "acc": acc, "acc_norm": acc, "acc_bytes": acc},
+            "correct": {
+                "acc_letter": letter,
+                "acc_option": acc,
+                "acc_option_norm": acc,
+                "acc_option_bytes": acc,
+            },
         }
 
     items = [
@@ -140,18 +145,30 @@ def test_summarize_micro_and_macro():
     metrics, by_set, by_dimension = mcq.summarize(items)
     assert metrics["acc_letter"] == 50.0  # 2 of 4 questions
     assert metrics["acc_letter_macro"] == pytest.approx((200 / 3 + 0) / 2)  # law 66.7, art 0
-    assert metrics["acc"] == 50.0
-    assert metrics["acc_macro"] == pytest.approx((100 / 3 + 100) / 2)
+    assert metrics["acc_option"] == 50.0
+    assert metrics["acc_option_macro"] == pytest.approx((100 / 3 + 100) / 2)
     assert by_set["law"] == pytest.approx(
-        {"acc_letter": 200 / 3, "acc": 100 / 3, "acc_norm": 100 / 3, "acc_bytes": 100 / 3, "n": 3}
+        {
+            "acc_letter": 200 / 3,
+            "acc_option": 100 / 3,
+            "acc_option_norm": 100 / 3,
+            "acc_option_bytes": 100 / 3,
+            "n": 3,
+        }
     )
     assert by_dimension == {
         "knowledge": {
             "acc_letter": 50.0,
-            "acc": 100.0,
-            "acc_norm": 100.0,
-            "acc_bytes": 100.0,
+            "acc_option": 100.0,
+            "acc_option_norm": 100.0,
+            "acc_option_bytes": 100.0,
             "n": 2,
         },
-        "reasoning": {"acc_letter": 0.0, "acc": 0.0, "acc_norm": 0.0, "acc_bytes": 0.0, "n": 1},
+        "reasoning": {
+            "acc_letter": 0.0,
+            "acc_option": 0.0,
+            "acc_option_norm": 0.0,
+            "acc_option_bytes": 0.0,
+            "n": 1,
+        },
     }

@@ -173,7 +173,7 @@ def test_gen_errors(noisy_dir, tmp_path):
     result = _run("gen", "--model", noisy_dir, "--data", data)
     assert result.exit_code == 1
     assert result.stderr.startswith(
-        f'error: {data}:2: missing the prompt: give it in one of the fields "question", '
+        f'error: {data}:2: missing the question: give it in one of the fields "question", '
         '"prompt", "instruction"'
     )
     both = _run("gen", "--model", noisy_dir, "--data", data, "--predictions", data)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from domaintune.data.cli_common import fail, require_jsonl
+from domaintune.cli_common import fail, require_jsonl
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from domaintune.data.cli_common import fail, require_jsonl
+from domaintune.cli_common import fail, require_jsonl
 
 LANGS = {"auto": ("zh", "en"), "zh": ("zh",), "en": ("en",)}
 

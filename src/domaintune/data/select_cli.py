@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from domaintune.data.cli_common import fail, require_jsonl
+from domaintune.cli_common import fail, require_jsonl
 
 
 def dedup(

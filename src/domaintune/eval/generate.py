@@ -8,146 +8,40 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from domaintune.eval.results import DIMENSIONS
-from domaintune.io import PathLike, file_stem, iter_rows
-from domaintune.records import RawRow, json_type
-
-PROMPT_FIELDS = ("question", "prompt", "instruction")
-REFERENCE_FIELDS = ("reference", "answer", "output")
+from domaintune.io import PathLike, read_eval_items
+from domaintune.records import EvalItem
 
 
-@dataclass
-class GenItem:
-    """One row to answer (or, read from a predictions file, already answered)."""
-
-    id: str
-    set: str
-    question: str  # the user message the model sees (alpaca: instruction + "\n" + input)
-    reference: str
-    system: str | None = None
-    dimension: str | None = None
-    prediction: str | None = None
-
-    def to_prediction(self) -> dict[str, Any]:
-        """The `--predictions-out` row, readable again by `--predictions`."""
-        return {
-            "id": self.id,
-            "set": self.set,
-            "question": self.question,
-            "reference": self.reference,
-            "prediction": self.prediction,
-            "dimension": self.dimension,
-        }
+def prediction_row(item: EvalItem) -> dict[str, Any]:
+    """An answered item as a `--predictions-out` row, readable again by `read_predictions`."""
+    return {
+        "id": item.id,
+        "set": item.subject,
+        "question": item.question,
+        "reference": item.answer,
+        "prediction": item.prediction,
+        "dimension": item.dimension,
+    }
 
 
 # ---------------------------------------------------------------- reading
 
 
-def _raw_rows(path: PathLike) -> Iterator[RawRow]:
-    p = Path(path)
-    row_indexed = p.name.lower().endswith((".json", ".parquet"))  # no useful physical line
-    for line, data in iter_rows(p):
-        yield RawRow(data, str(p), line, stem=file_stem(p), row_indexed=row_indexed)
+def read_gen_items(path: PathLike) -> list[EvalItem]:
+    """Open questions to answer (io.read_eval_items, kind "open"): a prompt (question | prompt |
+    instruction [+ input]) and a reference (reference | answer | output), optional id, system,
+    dimension; the set is the row's, else the file's."""
+    return list(read_eval_items(path, kind="open", default_subject=True))
 
 
-def _text(raw: RawRow, key: str, *, empty_ok: bool) -> str:
-    value = raw.data[key]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)  # numeric answers ("42") are common in benchmark files
-    if not isinstance(value, str):
-        raise raw.error(f'field "{key}" must be a string, got {json_type(value)}', key)
-    if not empty_ok and not value.strip():
-        raise raw.error(f'field "{key}" is empty; fill it in or drop the row', key)
-    return value
-
-
-def _first(raw: RawRow, keys: Sequence[str], what: str, *, empty_ok: bool) -> tuple[str, str]:
-    for key in keys:
-        if raw.data.get(key) is not None:
-            return key, _text(raw, key, empty_ok=empty_ok)
-    names = ", ".join(f'"{k}"' for k in keys)
-    raise raw.error(f"missing the {what}: give it in one of the fields {names}", keys[0])
-
-
-def _optional(raw: RawRow, key: str) -> str | None:
-    return None if raw.data.get(key) is None else _text(raw, key, empty_ok=True)
-
-
-def _dimension(raw: RawRow) -> str | None:
-    value = _optional(raw, "dimension")
-    if value is not None and value not in DIMENSIONS:
-        raise raw.error(
-            f'field "dimension" is {value!r}; use one of {", ".join(DIMENSIONS)} or leave it out',
-            "dimension",
-        )
-    return value
-
-
-def _row_id(raw: RawRow) -> str:
-    value = raw.data.get("id")
-    if value is None or value == "":
-        return f"{raw.stem}-{raw.line}"
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise raw.error(f'field "id" must be a string or integer, got {json_type(value)}', "id")
-    return str(value)
-
-
-def _require_rows(path: PathLike, items: list[GenItem]) -> list[GenItem]:
-    if not items:
-        from domaintune.records import DataError
-
-        raise DataError(path, None, "no rows; the file is empty")
-    return items
-
-
-def read_gen_items(path: PathLike) -> list[GenItem]:
-    """Rows with a prompt (question | prompt | instruction [+ input]) and a reference
-    (reference | answer | output); optional id, system, dimension. The set is the file stem."""
-    items = []
-    for raw in _raw_rows(path):
-        key, question = _first(raw, PROMPT_FIELDS, "prompt", empty_ok=False)
-        extra = _optional(raw, "input") if key == "instruction" else None
-        if extra and extra.strip():
-            question = f"{question}\n{extra}"  # alpaca: the input follows the instruction
-        _, reference = _first(raw, REFERENCE_FIELDS, "reference answer", empty_ok=True)
-        items.append(
-            GenItem(
-                id=_row_id(raw),
-                set=raw.stem,
-                question=question,
-                reference=reference,
-                system=_optional(raw, "system"),
-                dimension=_dimension(raw),
-            )
-        )
-    return _require_rows(path, items)
-
-
-def read_predictions(path: PathLike) -> list[GenItem]:
-    """Rows with `prediction` and `reference` (either may be empty); optional id, question,
-    dimension and set (default: the file stem)."""
-    items = []
-    for raw in _raw_rows(path):
-        _, prediction = _first(raw, ("prediction",), "prediction", empty_ok=True)
-        _, reference = _first(raw, ("reference",), "reference", empty_ok=True)
-        found = [k for k in PROMPT_FIELDS if raw.data.get(k) is not None]
-        items.append(
-            GenItem(
-                id=_row_id(raw),
-                set=_optional(raw, "set") or raw.stem,
-                question=_text(raw, found[0], empty_ok=True) if found else "",
-                reference=reference,
-                dimension=_dimension(raw),
-                prediction=prediction,
-            )
-        )
-    return _require_rows(path, items)
+def read_predictions(path: PathLike) -> list[EvalItem]:
+    """Answered rows (kind "answered"): `prediction` and a reference (either may be empty);
+    optional id, question, dimension and set (default: the file's)."""
+    return list(read_eval_items(path, kind="answered", default_subject=True))
 
 
 # ---------------------------------------------------------------- prompts
@@ -165,7 +59,7 @@ def check_template(tokenizer: Any, template: str | None) -> None:
 
 
 def render_prompts(
-    tokenizer: Any, items: Sequence[GenItem], *, template: str | None = None
+    tokenizer: Any, items: Sequence[EvalItem], *, template: str | None = None
 ) -> list[list[int]]:
     """Token ids of each row's chat prompt, ending with the assistant's generation prompt."""
     from domaintune.templates import render_text
@@ -307,7 +201,7 @@ def pad_token_id(tokenizer: Any, stop_ids: Sequence[int]) -> int:
 def generate_answers(
     model: Any,
     tokenizer: Any,
-    items: Sequence[GenItem],
+    items: Sequence[EvalItem],
     *,
     template: str | None = None,
     **options: Any,

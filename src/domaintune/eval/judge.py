@@ -20,26 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domaintune.eval.results import DIMENSIONS
-from domaintune.io import file_stem, iter_rows
-from domaintune.records import DataError, RawRow, json_type
+from domaintune.io import file_stem, read_eval_items
+from domaintune.records import DataError, EvalItem
 
 log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- answers files
-
-
-@dataclass
-class AnswerRow:
-    """One question with a model's prediction, as `eval gen --out` writes its items."""
-
-    id: str
-    question: str
-    reference: str
-    prediction: str
-    set: str | None
-    dimension: str | None
-    line: int
 
 
 @dataclass
@@ -48,7 +34,7 @@ class Answers:
 
     model: str
     path: str
-    rows: list[AnswerRow]
+    rows: list[EvalItem]
     row_indexed: bool = False  # rows of a JSON list: errors say "path:row N"
 
     def error(self, line: int, message: str, field: str | None = None) -> DataError:
@@ -57,21 +43,13 @@ class Answers:
 
 
 def load_answers(path: str | Path, name: str | None = None) -> Answers:
-    """Read a JSONL of answer rows or an `eval gen --out` JSON (its `items` and `model`)."""
+    """Read answered rows (io.read_eval_items, kind "answered", with an id and a question) from
+    a JSONL or an `eval gen --out` JSON (its `items`; the model name from its `model`)."""
     p = Path(path)
     doc = _result_doc(p)
-    if doc is not None:
-        items = doc["items"]
-        model = name or str(doc.get("model") or file_stem(p))
-        raw = [RawRow(r, str(p), i, row_indexed=True) for i, r in enumerate(items, 1)]
-        if bad := next((r for r in raw if not isinstance(r.data, dict)), None):
-            raise bad.error(f"items must be JSON objects, got {json_type(bad.data)}")
-    else:
-        model = name or file_stem(p)
-        raw = [RawRow(r, str(p), line) for line, r in iter_rows(p)]
-    answers = Answers(model, str(p), [_answer_row(r) for r in raw], row_indexed=doc is not None)
-    if not answers.rows:
-        raise DataError(p, None, "no answer rows; expected rows with id, question, prediction")
+    model = name or str((doc or {}).get("model") or file_stem(p))
+    rows = list(read_eval_items(p, kind="answered", require=("id", "question")))
+    answers = Answers(model, str(p), rows, row_indexed=p.suffix.lower() in (".json", ".parquet"))
     _unique_ids(answers)
     return answers
 
@@ -82,11 +60,11 @@ def _unique_ids(answers: Answers) -> None:
     rows = answers.rows
     if len({r.id for r in rows}) == len(rows):
         return
-    qualified = [f"{r.set}/{r.id}" if r.set else r.id for r in rows]
+    qualified = [f"{r.subject}/{r.id}" if r.subject else r.id for r in rows]
     seen: dict[str, int] = {}
     for row, q in zip(rows, qualified, strict=True):
         if q in seen:
-            where = f' in set "{row.set}"' if row.set else ""
+            where = f' in set "{row.subject}"' if row.subject else ""
             raise answers.error(
                 row.line,
                 f'duplicate id "{row.id}"{where} (first at {_where(answers, seen[q])}); '
@@ -110,49 +88,11 @@ def _result_doc(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def _answer_row(r: RawRow) -> AnswerRow:
-    data = r.data
-    for key in ("id", "question", "reference", "prediction"):
-        if key not in data:
-            raise r.error(
-                f'missing field "{key}"; answer rows need id, question, reference and prediction '
-                "(the items `eval gen --out` writes)",
-                key,
-            )
-    rid = data["id"]
-    if isinstance(rid, bool) or not isinstance(rid, str | int) or str(rid).strip() == "":
-        raise r.error(f'field "id" must be a non-empty string or integer, got {rid!r}', "id")
-    texts = {}
-    for key in ("question", "reference", "prediction"):
-        if isinstance(data[key], int | float) and not isinstance(data[key], bool):
-            data = {**data, key: str(data[key])}  # numeric answers ("42") are common
-        if not isinstance(data[key], str):
-            raise r.error(f'field "{key}" must be a string, got {json_type(data[key])}', key)
-        texts[key] = data[key]
-    dimension = _optional(r, "dimension")
-    if dimension is not None and dimension not in DIMENSIONS:
-        raise r.error(
-            f'field "dimension" is "{dimension}"; use one of {", ".join(DIMENSIONS)} '
-            "or leave it out",
-            "dimension",
-        )
-    return AnswerRow(str(rid), **texts, set=_optional(r, "set"), dimension=dimension, line=r.line)
-
-
-def _optional(r: RawRow, key: str) -> str | None:
-    value = r.data.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise r.error(f'field "{key}" must be a string, got {json_type(value)}', key)
-    return value
-
-
 def _where(answers: Answers, line: int) -> str:
     return f"row {line}" if answers.row_indexed else f"line {line}"
 
 
-def join_answers(files: Sequence[Answers]) -> list[tuple[AnswerRow, ...]]:
+def join_answers(files: Sequence[Answers]) -> list[tuple[EvalItem, ...]]:
     """Rows joined by id across files, in the first file's order; every file must have every id."""
     first, joined = files[0], []
     indexes = [{row.id: row for row in f.rows} for f in files]
@@ -248,18 +188,18 @@ _RATING_PLAIN = re.compile(r"rating\s*[:：]\s*\[?\s*(\d+(?:\.\d+)?)", re.IGNORE
 _VERDICT = re.compile(r"\[\[\s*([ABC])\s*\]\]")
 
 
-def single_messages(row: AnswerRow) -> list[dict[str, str]]:
+def single_messages(row: EvalItem) -> list[dict[str, str]]:
     """The chat messages that ask the judge to grade one answer against the reference."""
     user = SINGLE_PROMPT.format(
-        question=row.question, reference=row.reference, answer=row.prediction
+        question=row.question, reference=row.answer, answer=row.prediction
     )
     return [{"role": "system", "content": SINGLE_SYSTEM}, {"role": "user", "content": user}]
 
 
-def pair_messages(a: AnswerRow, b: AnswerRow) -> list[dict[str, str]]:
+def pair_messages(a: EvalItem, b: EvalItem) -> list[dict[str, str]]:
     """The chat messages that ask the judge whether answer A or B is better."""
     user = PAIR_PROMPT.format(
-        question=a.question, reference=a.reference, answer_a=a.prediction, answer_b=b.prediction
+        question=a.question, reference=a.answer, answer_a=a.prediction, answer_b=b.prediction
     )
     return [{"role": "system", "content": PAIR_SYSTEM}, {"role": "user", "content": user}]
 
@@ -520,8 +460,8 @@ def _order(name: str, j: Judgment, outcome: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _tags(row: AnswerRow) -> dict[str, Any]:
-    return {"id": row.id, "set": row.set, "dimension": row.dimension}
+def _tags(row: EvalItem) -> dict[str, Any]:
+    return {"id": row.id, "set": row.subject, "dimension": row.dimension}
 
 
 def _graded(items: list[dict[str, Any]], stats: Callable, unparsed: list) -> dict[str, Any]:

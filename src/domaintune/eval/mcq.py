@@ -1,12 +1,13 @@
 """Multiple-choice exams (C-Eval, CMMLU, MMLU, jsonl): the two scorings (reading and prompts:
 eval/mcq_data.py, re-exported here).
 
-Letter scoring (the official C-Eval/CMMLU method) compares the log-probabilities of the answer
-letters right after the prompt. Option scoring is lm-evaluation-harness's `multiple_choice`:
-the summed log-probability of " " + each option's text (`acc`), divided by the option's length
-in characters (`acc_norm`) or UTF-8 bytes (`acc_bytes`), tokenised as lm-eval's `_encode_pair`
-does. Each question is one forward pass: its options (and letters) are packed after the shared
-prompt, each attending only to the prompt and to itself (see docs/eval-mcq.md).
+Letter scoring (`acc_letter`, the official C-Eval/CMMLU method and lm-eval's ceval-valid, cmmlu
+and mmlu `acc`) compares the log-probabilities of the answer letters right after the prompt.
+Option scoring is lm-evaluation-harness's `multiple_choice` over the option texts: the summed
+log-probability of " " + each option's text (`acc_option`), divided by the option's length in
+characters (`acc_option_norm`) or UTF-8 bytes (`acc_option_bytes`), tokenised as lm-eval's
+`_encode_pair` does. Each question is one forward pass: its options (and letters) are packed
+after the shared prompt, each attending only to the prompt and to itself (docs/eval-mcq.md).
 """
 
 from __future__ import annotations
@@ -27,18 +28,19 @@ from domaintune.eval.mcq_data import (  # noqa: F401  (re-exported: the exam API
     LETTERS,
     METRICS,
     OPTION_DELIMITER,
+    PROMPTS,
     SCORINGS,
     STYLES,
-    Question,
     Style,
     detect_format,
     exam_files,
     pick_shots,
     read_exam,
     read_questions,
+    style_for,
     subject_of,
 )
-from domaintune.records import DataError
+from domaintune.records import DataError, EvalItem
 
 # ---------------------------------------------------------------- scoring
 
@@ -177,10 +179,10 @@ def model_max_length(model: Any, tokenizer: Any, default: int = 2048) -> int:
 def score(
     model: Any,
     tokenizer: Any,
-    questions: Sequence[Question],
+    questions: Sequence[EvalItem],
     *,
     style: Style,
-    shots: dict[str, list[Question]] | None = None,
+    shots: dict[str, list[EvalItem]] | None = None,
     scoring: str = "both",
     batch_size: int = 8,
     max_len: int | None = None,
@@ -215,10 +217,10 @@ class _Plan:
 def _plan(
     model: Any,
     tokenizer: Any,
-    questions: Sequence[Question],
+    questions: Sequence[EvalItem],
     *,
     style: Style,
-    shots: dict[str, list[Question]] | None = None,
+    shots: dict[str, list[EvalItem]] | None = None,
     scoring: str = "both",
     max_len: int | None = None,
 ) -> _Plan:
@@ -228,11 +230,12 @@ def _plan(
     pack = _can_pack(model)
     plan = _Plan([], [])
     for qi, q in enumerate(questions):
-        prompt = style.prompt(q, shots.get(q.subject, ()))
-        kinds = [("letter", k) for k in q.options] if scoring != "option" else []
-        kinds += [("option", k) for k in q.options] if scoring != "letter" else []
+        prompt = style.prompt(q, shots.get(str(q.subject), ()))
+        options = q.choices or {}
+        kinds = [("letter", k) for k in options] if scoring != "option" else []
+        kinds += [("option", k) for k in options] if scoring != "letter" else []
         texts = [
-            (style.letter_delimiter + k) if kind == "letter" else (OPTION_DELIMITER + q.options[k])
+            (style.letter_delimiter + k) if kind == "letter" else (OPTION_DELIMITER + options[k])
             for kind, k in kinds
         ]
         ctx, conts = _encode_pairs(tokenizer, prompt, texts)
@@ -257,7 +260,7 @@ def _argmax(scores: dict[str, float]) -> str:
 
 
 def _item(
-    q: Question, kinds: list[tuple[str, str]], lls: list[float], n_ctx: int, truncated: bool
+    q: EvalItem, kinds: list[tuple[str, str]], lls: list[float], n_ctx: int, truncated: bool
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": q.id,
@@ -278,14 +281,15 @@ def _item(
         pred["acc_letter"] = _argmax(letter)
     option = {k: ll for (kind, k), ll in zip(kinds, lls, strict=True) if kind == "option"}
     if option:
-        chars = {k: len(q.options[k]) for k in option}
-        nbytes = {k: len(q.options[k].encode("utf-8")) for k in option}
+        texts = q.choices or {}
+        chars = {k: len(texts[k]) for k in option}
+        nbytes = {k: len(texts[k].encode("utf-8")) for k in option}
         item["option_loglikelihoods"] = option
         item["option_chars"] = chars
         item["option_bytes"] = nbytes
-        pred["acc"] = _argmax(option)
-        pred["acc_norm"] = _argmax({k: option[k] / chars[k] for k in option})
-        pred["acc_bytes"] = _argmax({k: option[k] / nbytes[k] for k in option})
+        pred["acc_option"] = _argmax(option)
+        pred["acc_option_norm"] = _argmax({k: option[k] / chars[k] for k in option})
+        pred["acc_option_bytes"] = _argmax({k: option[k] / nbytes[k] for k in option})
     item["pred"] = pred
     item["correct"] = {metric: choice == q.answer for metric, choice in pred.items()}
     return item
@@ -350,13 +354,13 @@ def _accuracy_by(items: Sequence[dict[str, Any]], key: str, names: list[str]) ->
 # ---------------------------------------------------------------- lm-eval parity
 
 
-def lm_eval_doc(q: Question) -> dict[str, Any]:
+def lm_eval_doc(q: EvalItem) -> dict[str, Any]:
     """A question as a row of the data file `lm_eval_task` reads."""
     return {
         "id": q.id,
-        "question": q.question,
-        "letters": list(q.options),
-        "options": list(q.options.values()),
+        "question": q.question.strip(),  # as Style.item writes it
+        "letters": list(q.choices or {}),
+        "options": list((q.choices or {}).values()),
         "answer": q.answer,
     }
 
@@ -374,8 +378,8 @@ def lm_eval_task(
     """An lm-evaluation-harness task config (for its YAML) that builds exactly our prompts.
 
     `choices="letter"` scores the answer letters (our letter scoring), `"option"` the option
-    texts (our acc/acc_norm/acc_bytes). The files hold `lm_eval_doc` rows of one subject; the
-    `shots` are the first rows of `dev_file`.
+    texts (lm-eval's acc/acc_norm/acc_bytes: our acc_option/_norm/_bytes). The files hold
+    `lm_eval_doc` rows of one subject; the `shots` are the first rows of `dev_file`.
     """
     if choices not in ("letter", "option"):
         raise ValueError(f'choices must be "letter" or "option", got {choices!r}')

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from domaintune.data.cli_common import fail
+from domaintune.cli_common import fail
 
 app = typer.Typer()
 
@@ -21,10 +21,11 @@ def mcq(
     fmt: str | None = typer.Option(
         None, "--format", help="ceval, cmmlu, mmlu or jsonl (default: detected for each file)."
     ),
-    prompt: str | None = typer.Option(
-        None,
+    prompt: str = typer.Option(
+        "official",
         "--prompt",
-        help="Prompt style ceval, cmmlu or mmlu (default: the format's; jsonl: ceval).",
+        help="official (each format's own prompt; jsonl: C-Eval's) or lm-eval (lm-evaluation-"
+        "harness's ceval-valid, cmmlu, mmlu task prompts); or a style: ceval, lm-eval-mmlu ...",
     ),
     shots: int = typer.Option(0, "--shots", min=0, help="Solved examples before each question."),
     dev: list[Path] = typer.Option(
@@ -47,15 +48,16 @@ def mcq(
 ) -> None:
     """Score a model on multiple-choice exams (C-Eval, CMMLU, MMLU or jsonl), two ways.
 
-    acc_letter: which answer letter is likeliest after the prompt (official C-Eval/CMMLU method).
-    acc / acc_norm: which option text is likeliest (lm-evaluation-harness multiple_choice).
+    acc_letter: which answer letter is likeliest after the prompt (official C-Eval/CMMLU method;
+    lm-eval's ceval-valid/cmmlu/mmlu `acc`). acc_option / acc_option_norm: which option text is
+    likeliest (lm-eval's multiple_choice `acc` / `acc_norm` over the option texts).
     """
     from domaintune.eval import mcq as exam
     from domaintune.eval.results import GROUPS
     from domaintune.records import DataError
 
     _check_choice("--format", fmt, exam.FORMATS)
-    _check_choice("--prompt", prompt, tuple(exam.STYLES))
+    _check_choice("--prompt", prompt, (*exam.PROMPTS, *exam.STYLES))
     _check_choice("--scoring", scoring, exam.SCORINGS)
     _check_choice("--group", group, GROUPS)
     if bool(shots) != bool(dev):
@@ -108,18 +110,16 @@ def _resolve(paths: list[Path]) -> list[Path]:
     return [resolve(str(p)) for p in paths]  # builtin:mcq_domain.jsonl names a bundled file
 
 
-def _style(prompt: str | None, formats: set[str]):
-    from domaintune.eval.mcq import DEFAULT_STYLE, STYLES
+def _style(prompt: str, formats: set[str]):
+    from domaintune.eval.mcq import style_for
 
-    if prompt is not None:
-        return STYLES[prompt]
-    styles = {DEFAULT_STYLE[f] for f in formats}
+    styles = {style_for(f, prompt).name: style_for(f, prompt) for f in formats}
     if len(styles) > 1:
         raise ValueError(
             f"the files are in several formats ({', '.join(sorted(formats))}) with different "
             "prompts; pass --prompt ceval, cmmlu or mmlu, or score them separately"
         )
-    return STYLES[styles.pop()]
+    return next(iter(styles.values()))
 
 
 def _load(model: Path, dtype: str, device: str):
@@ -174,7 +174,7 @@ def _print_table(metrics: dict[str, float], by_set: dict[str, dict[str, Any]]) -
     from rich.console import Console
     from rich.table import Table
 
-    names = [m for m in ("acc_letter", "acc", "acc_norm") if m in metrics]
+    names = [m for m in ("acc_letter", "acc_option", "acc_option_norm") if m in metrics]
     table = Table("subject", "n", *names)
     for subject, row in by_set.items():
         table.add_row(subject, str(row["n"]), *(f"{row[m]:.2f}" for m in names))

@@ -1,23 +1,24 @@
-"""Multiple-choice exams: the file layouts (C-Eval, CMMLU, MMLU, jsonl), subjects, the official
-prompt styles and few-shot selection. Scoring lives in eval/mcq.py."""
+"""Multiple-choice exams: the formats (C-Eval, CMMLU, MMLU CSVs and jsonl, read by
+io.read_eval_items), the official and lm-eval prompt styles and few-shot selection. Scoring
+lives in eval/mcq.py."""
 
-import csv
+import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from domaintune.eval.results import DIMENSIONS
-from domaintune.io import decode_jsonl_line, file_stem, iter_jsonl_lines, parse_jsonl_line
-from domaintune.records import DataError, json_type
+from domaintune.io import eval_subject, exam_layout, read_eval_items
+from domaintune.records import EVAL_LETTERS, DataError, EvalItem
 
 FORMATS = ("ceval", "cmmlu", "mmlu", "jsonl")
+PROMPTS = ("official", "lm-eval")  # --prompt: each format's official prompt, or lm-eval's
 SCORINGS = ("both", "letter", "option")
-METRICS = ("acc_letter", "acc", "acc_norm", "acc_bytes")
-LETTERS = "ABCDEFGHIJ"
-SPLIT_SUFFIXES = ("_val", "_dev", "_test")  # C-Eval/MMLU file names: <subject>_<split>.csv
+# Names that say what is scored (docs/eval-mcq.md, "Metrics", names lm-eval's equivalents).
+METRICS = ("acc_letter", "acc_option", "acc_option_norm", "acc_option_bytes")
+LETTERS = EVAL_LETTERS
 OPTION_DELIMITER = " "  # lm-eval's default target_delimiter, before each option's text
+subject_of = eval_subject  # `law_val.csv` -> law
 
 # Chinese subject names: C-Eval's subject_mapping.json (hkust-nlp/ceval) and CMMLU's
 # src/categories.py (haonan-li/CMMLU); lm-eval 0.4.13 ships the same in its _generate_configs.py.
@@ -73,19 +74,6 @@ def _names(blob: str) -> dict[str, str]:
     return dict(pair.split(":") for pair in blob.split())
 
 
-@dataclass
-class Question:
-    """One exam question; `where` ("file:row N") locates it for messages."""
-
-    id: str
-    subject: str
-    question: str
-    options: dict[str, str]  # letter -> text, letters A, B, C ... in order
-    answer: str
-    dimension: str | None = None
-    where: str = ""
-
-
 @dataclass(frozen=True)
 class Style:
     """An official prompt format: header, item layout, answer cue and the text before a letter."""
@@ -101,15 +89,16 @@ class Style:
         """The subject as the header names it: the official name when known."""
         return self.subject_names.get(subject, subject.replace("_", " "))
 
-    def item(self, q: Question) -> str:
+    def item(self, q: EvalItem) -> str:
         """One question without its answer, ending in the answer cue."""
-        lines = [self.item_prefix + q.question, *(f"{k}. {v}" for k, v in q.options.items())]
-        return "\n".join(lines) + "\n" + self.cue
+        options = (f"{k}. {v}" for k, v in (q.choices or {}).items())
+        return "\n".join([self.item_prefix + q.question.strip(), *options]) + "\n" + self.cue
 
-    def prompt(self, q: Question, shots: Sequence[Question] = ()) -> str:
+    def prompt(self, q: EvalItem, shots: Sequence[EvalItem] = ()) -> str:
         """Header, then each shot with its answer letter, then the question."""
         solved = "".join(f"{self.item(s)}{self.letter_delimiter}{s.answer}\n\n" for s in shots)
-        return self.header.format(subject=self.subject_name(q.subject)) + solved + self.item(q)
+        header = self.header.format(subject=self.subject_name(q.subject or ""))
+        return header + solved + self.item(q)
 
 
 # Sources and the differences from lm-eval's versions: docs/eval-mcq.md, "Prompts".
@@ -139,19 +128,49 @@ STYLES = {
         {},
     ),
 }
+# lm-evaluation-harness 0.4.13's own tasks (tasks/ceval/_default_ceval_yaml, tasks/cmmlu/
+# _default_template_yaml, tasks/mmlu/default/_default_template_yaml): its descriptions, no
+# item prefix, the cue "答案：" (mmlu "Answer:") and target_delimiter " " before the letter.
+STYLES.update(
+    {
+        "lm-eval-ceval": Style(
+            "lm-eval-ceval",
+            "以下是中国关于{subject}的单项选择题，请选出其中的正确答案。\n\n",
+            "",
+            "答案：",
+            " ",
+            _names(_CEVAL_NAMES),
+        ),
+        "lm-eval-cmmlu": Style(
+            "lm-eval-cmmlu",
+            "以下是关于{subject}的单项选择题，请直接给出正确答案的选项。\n\n",
+            "",
+            "答案：",
+            " ",
+            _names(_CMMLU_NAMES),
+        ),
+        # Hendrycks et al.'s MMLU prompt, which lm-eval's mmlu task reproduces.
+        "lm-eval-mmlu": dataclasses.replace(STYLES["mmlu"], name="lm-eval-mmlu"),
+    }
+)
 DEFAULT_STYLE = {"ceval": "ceval", "cmmlu": "cmmlu", "mmlu": "mmlu", "jsonl": "ceval"}
 
 
+def style_for(fmt: str, prompt: str = "official") -> Style:
+    """The prompt style for a file format: its official prompt, or lm-eval's task prompt.
+
+    `prompt` may also name a style (`ceval`, `lm-eval-mmlu`, ...) for any format.
+    """
+    if prompt in STYLES:
+        return STYLES[prompt]
+    if prompt not in PROMPTS:
+        choices = ", ".join([*PROMPTS, *STYLES])
+        raise ValueError(f"unknown prompt {prompt!r}; choose one of {choices}")
+    family = DEFAULT_STYLE[fmt]
+    return STYLES[family if prompt == "official" else f"lm-eval-{family}"]
+
+
 # ---------------------------------------------------------------- reading
-
-
-def subject_of(path: str | Path) -> str:
-    """The file's subject: its stem without a C-Eval/MMLU split suffix (`law_val.csv` -> law)."""
-    stem = file_stem(path)
-    for suffix in SPLIT_SUFFIXES:
-        if stem.endswith(suffix) and len(stem) > len(suffix):
-            return stem[: -len(suffix)]
-    return stem
 
 
 def exam_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -175,12 +194,13 @@ def detect_format(path: str | Path) -> str:
         return "jsonl"
     if p.suffix.lower() != ".csv":
         raise DataError(p, None, "unsupported file type; exams are .csv or .jsonl files")
-    first = next(_csv_rows(p), None)
-    if first is None:
-        raise DataError(p, None, "empty file: no questions; fill it in or leave it out")
-    if "question" in (h.strip().lower() for h in first):
-        return "cmmlu" if first[0].strip() == "" else "ceval"
-    return "mmlu"
+    layout = exam_layout(p)
+    if layout is None:
+        raise DataError(p, None, _EMPTY)
+    return layout
+
+
+_EMPTY = "no rows: the file is empty; fill it in or leave it out"
 
 
 def _existing(path: str | Path) -> Path:
@@ -190,16 +210,17 @@ def _existing(path: str | Path) -> Path:
     return p
 
 
-def read_exam(paths: Iterable[str | Path], fmt: str | None = None) -> list[Question]:
+def read_exam(paths: Iterable[str | Path], fmt: str | None = None) -> list[EvalItem]:
     """Read every question of every file (folders expanded); `fmt` None detects each file's."""
-    out: list[Question] = []
+    out: list[EvalItem] = []
     for path in exam_files(paths):
         out += read_questions(path, fmt)
     return out
 
 
-def read_questions(path: str | Path, fmt: str | None = None) -> list[Question]:
-    """All questions of one file, validated; bad rows raise a DataError naming file:row."""
+def read_questions(path: str | Path, fmt: str | None = None) -> list[EvalItem]:
+    """All questions of one file (io.read_eval_items, kind "choice"); the subject defaults to
+    the file's; bad rows raise a DataError naming file:row."""
     p = _existing(path)
     fmt = fmt or detect_format(p)
     if fmt not in FORMATS:
@@ -207,163 +228,18 @@ def read_questions(path: str | Path, fmt: str | None = None) -> list[Question]:
     if (fmt == "jsonl") != (p.suffix.lower() == ".jsonl"):
         kind = "a .jsonl file" if fmt == "jsonl" else "a .csv file"
         raise DataError(p, None, f"--format {fmt} reads {kind}; pass the right --format")
-    rows = _jsonl_questions(p) if fmt == "jsonl" else _csv_questions(p, fmt)
-    questions = list(rows)
-    if not questions:
-        raise DataError(p, None, "empty file: no questions; fill it in or leave it out")
-    return questions
+    layout = None if fmt == "jsonl" else fmt
+    return list(read_eval_items(p, kind="choice", layout=layout, default_subject=True))
 
 
-def _csv_rows(path: Path) -> Iterator[list[str]]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        try:
-            yield from (values for values in reader if values)  # blank lines are not rows
-        except csv.Error as exc:
-            raise DataError(path, reader.line_num, f"malformed CSV ({exc})") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(path, None, f"not valid UTF-8 ({exc.reason}); re-save it") from None
-
-
-_MMLU_COLUMNS = ["question", "A", "B", "C", "D", "answer"]
-
-
-def _csv_questions(path: Path, fmt: str) -> Iterator[Question]:
-    rows = _csv_rows(path)
-    header = _MMLU_COLUMNS if fmt == "mmlu" else next(rows, None)
-    if header is None:
-        return
-    columns = _csv_columns(path, header, fmt)
-    for n, values in enumerate(rows, 1):
-        if len(values) != len(header):
-            expected = ",".join(_MMLU_COLUMNS) if fmt == "mmlu" else "the header's"
-            raise DataError(
-                path,
-                n,
-                f"row has {len(values)} fields, not {len(header)} ({expected}); "
-                "quote values that contain commas",
-                row=True,
-            )
-        record = {name: values[i] for name, i in columns.items()}
-        yield _question(path, n, record, subject_of(path), row=True)
-
-
-def _csv_columns(path: Path, header: list[str], fmt: str) -> dict[str, int]:
-    names = [h.strip() for h in header]
-    lower = [h.lower() for h in names]
-    columns = {n: i for i, n in enumerate(names) if _is_letter(n)}
-    for field in ("question", "answer", "id", "dimension"):
-        if field in lower:
-            columns[field] = lower.index(field)
-    if fmt == "cmmlu" and names[0] == "":
-        columns["id"] = 0  # CMMLU's unnamed index column
-    for field in ("question", "answer"):
-        if field not in columns:
-            raise DataError(
-                path,
-                None,
-                f'the header (line 1) has no "{field}" column; {fmt} files need '
-                f"question, A, B, C, D and answer columns (header seen: {','.join(header)})",
-                field,
-            )
-    return columns
-
-
-def _jsonl_questions(path: Path) -> Iterator[Question]:
-    for line, raw in iter_jsonl_lines(path):
-        text = decode_jsonl_line(path, line, raw)
-        if not text.strip():
-            continue
-        row = parse_jsonl_line(path, line, text)
-        if not isinstance(row, dict):
-            raise DataError(path, line, f"row must be a JSON object, got {json_type(row)}")
-        subject = row.get("subject")
-        if subject is not None and (not isinstance(subject, str) or not subject.strip()):
-            raise DataError(path, line, 'field "subject" must be a non-empty string', "subject")
-        record = {k: v for k, v in row.items() if not _is_letter(k)}
-        record.update(_jsonl_options(path, line, row))
-        yield _question(path, line, record, subject or subject_of(path), row=False)
-
-
-def _is_letter(key: str) -> bool:
-    return len(key) == 1 and key in LETTERS
-
-
-def _jsonl_options(path: Path, line: int, row: dict[str, Any]) -> dict[str, Any]:
-    choices = row.get("choices")
-    if choices is None:  # letter fields; null ones are absent
-        return {k: v for k, v in row.items() if _is_letter(k) and v is not None}
-    if isinstance(choices, list) and len(choices) <= len(LETTERS):
-        return dict(zip(LETTERS, choices, strict=False))
-    if isinstance(choices, dict):
-        return {str(k): v for k, v in choices.items()}
-    raise DataError(
-        path,
-        line,
-        f'field "choices" must be a list of at most {len(LETTERS)} options or an object '
-        f"mapping letters to options, got {json_type(choices)}",
-        "choices",
-    )
-
-
-def _question(path: Path, n: int, rec: dict[str, Any], subject: str, *, row: bool) -> Question:
-    def error(message: str, field: str) -> DataError:
-        return DataError(path, n, message, field, row=row)
-
-    question = rec.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise error(
-            'field "question" is missing or empty; every row needs the question', "question"
-        )
-    letters = sorted(k for k in rec if _is_letter(k))
-    if len(letters) < 2 or "".join(letters) != LETTERS[: len(letters)]:
-        raise error(
-            f"options must be lettered A, B, C ... without gaps, 2 to {len(LETTERS)} of them; "
-            f"found {', '.join(letters) or 'none'}",
-            "choices",
-        )
-    options: dict[str, str] = {}
-    for k in letters:
-        value = rec[k]
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)  # numeric options ("42") are common in exam files
-        if not isinstance(value, str) or not value.strip():
-            raise error(f'option "{k}" is empty; every option needs its text', k)
-        options[k] = value
-    answer = _answer(rec.get("answer"), options, error)
-    dimension = rec.get("dimension") or None
-    if dimension is not None and dimension not in DIMENSIONS:
-        raise error(
-            f'field "dimension" is {dimension!r}; use one of {", ".join(DIMENSIONS)}', "dimension"
-        )
-    qid = rec.get("id")
-    qid = f"{subject}-{n}" if qid in (None, "") else str(qid)
-    where = f"{path}:row {n}" if row else f"{path}:{n}"
-    return Question(qid, subject, question.strip(), options, answer, dimension, where)
-
-
-def _answer(raw: Any, options: dict[str, str], error: Callable[[str, str], DataError]) -> str:
-    letters = list(options)
-    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < len(letters):
-        return letters[raw]  # MMLU on the Hub: a 0-based index
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise error(
-            'field "answer" is missing or empty; give the letter of the right option', "answer"
-        )
-    answer = str(raw).strip()
-    if answer not in options:
-        raise error(
-            f'field "answer" is {raw!r}, not one of the options {", ".join(letters)}', "answer"
-        )
-    return answer
-
-
-def pick_shots(questions: Sequence[Question], dev: Sequence[Question], k: int) -> dict[str, list]:
+def pick_shots(
+    questions: Sequence[EvalItem], dev: Sequence[EvalItem], k: int
+) -> dict[str, list[EvalItem]]:
     """The first k dev questions (file order) of each subject that has questions."""
-    by_subject: dict[str, list[Question]] = defaultdict(list)
+    by_subject: dict[str | None, list[EvalItem]] = defaultdict(list)
     for d in dev:
         by_subject[d.subject].append(d)
-    shots: dict[str, list[Question]] = {}
+    shots: dict[str, list[EvalItem]] = {}
     for subject in dict.fromkeys(q.subject for q in questions):
         have = by_subject.get(subject, [])
         if len(have) < k:
@@ -371,5 +247,5 @@ def pick_shots(questions: Sequence[Question], dev: Sequence[Question], k: int) -
                 f"--shots {k} but subject {subject!r} has {len(have)} dev questions; give a "
                 f"dev file named {subject}_dev.csv (or rows with that subject) or lower --shots"
             )
-        shots[subject] = have[:k]
+        shots[str(subject)] = have[:k]
     return shots

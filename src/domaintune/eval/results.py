@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-DIMENSIONS = ("knowledge", "reasoning", "safety", "instruction_following", "general")
+from domaintune.records import DIMENSIONS  # noqa: F401  (re-exported)
+
 GROUPS = ("domain", "general")
 LOWER_IS_BETTER = frozenset({"perplexity", "nll", "loss", "bits_per_byte"})
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from domaintune.data.cli_common import fail
+from domaintune.cli_common import fail
 
 app = typer.Typer()
 sheet_app = typer.Typer(no_args_is_help=True, help="Blinded human review sheets (CSV for Excel).")

@@ -57,10 +57,10 @@ def export_sheet(
         # Seeded per item, so one item's order does not depend on the others.
         random.Random(f"{seed}:{first.id}").shuffle(order)
         labels = dict(zip(LABELS, (names[i] for i in order), strict=False))
-        key_items[first.id] = {"labels": labels, "set": first.set, "dimension": first.dimension}
+        key_items[first.id] = {"labels": labels, "set": first.subject, "dimension": first.dimension}
         for label, i in zip(LABELS, order, strict=False):
-            text = group_rows[i].prediction
-            rows.append([first.id, first.question, first.reference, label, text, "", "", "", ""])
+            text = group_rows[i].prediction or ""
+            rows.append([first.id, first.question, first.answer, label, text, "", "", "", ""])
     key = {
         "kind": KEY_KIND,
         "note": "not for reviewers: maps each item's answer labels to the models",

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from domaintune.data.cli_common import fail, require_jsonl
+from domaintune.cli_common import fail, require_jsonl
 
 app = typer.Typer()
 
@@ -133,9 +133,10 @@ def gen(
     result = gen_result(items, chosen, model=label, group=group, use_stemmer=rouge_stemmer)
     result["settings"] = {**settings, "files": [str(f) for f in files]}
     if predictions_out is not None:
+        from domaintune.eval.generate import prediction_row
         from domaintune.io import write_jsonl
 
-        write_jsonl(predictions_out, (item.to_prediction() for item in items))
+        write_jsonl(predictions_out, (prediction_row(item) for item in items))
     if out is not None:
         from domaintune.io import write_json
 
@@ -184,20 +185,20 @@ def gen_result(
     from domaintune.eval.results import result_doc
 
     scored = [
-        score_pair(i.prediction, i.reference, metrics, use_stemmer=use_stemmer) for i in items
+        score_pair(i.prediction or "", i.answer, metrics, use_stemmer=use_stemmer) for i in items
     ]
     by_set: dict[str, list] = {}
     by_dim: dict[str, list] = {}
     for item, s in zip(items, scored, strict=True):
-        by_set.setdefault(item.set, []).append(s)
+        by_set.setdefault(item.subject, []).append(s)
         if item.dimension is not None:
             by_dim.setdefault(item.dimension, []).append(s)
     rows = [
         {
             "id": item.id,
-            "set": item.set,
+            "set": item.subject,
             "question": item.question,
-            "reference": item.reference,
+            "reference": item.answer,
             "prediction": item.prediction,
             "dimension": item.dimension,
             "scores": s.scores,

@@ -1,4 +1,4 @@
-"""Error helpers shared by the `data` verbs."""
+"""Helpers every CLI verb shares: one error format and exit codes, output-name checks."""
 
 from __future__ import annotations
 
