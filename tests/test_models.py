@@ -80,3 +80,106 @@ def test_default_tiny_model_size(tmp_path):
     assert len(tok("高血压", add_special_tokens=False)["input_ids"]) <= 2
     with torch.no_grad():
         assert torch.isfinite(model(torch.tensor([[1, 2, 3]])).logits).all()
+
+
+# ---------------------------------------------------------------- safetensors only
+
+
+class _Evil:
+    """A pickle that creates `path` when it is unpickled."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        from pathlib import Path
+
+        return (Path.touch, (Path(self.path),))
+
+
+def _plant(path, sentinel):
+    import pickle
+
+    with open(path, "wb") as f:
+        pickle.dump({"weight": _Evil(sentinel)}, f)
+
+
+def test_the_planted_pickle_runs_code_when_unpickled(tmp_path):
+    """The payload the next tests plant does what an attack would: proof they can fail."""
+    import pickle
+
+    _plant(tmp_path / "x.bin", tmp_path / "ran")
+    pickle.loads((tmp_path / "x.bin").read_bytes())
+    assert (tmp_path / "ran").exists()
+
+
+def test_pickled_adapter_is_refused_before_unpickling(tiny_model_dir, tmp_path):
+    import shutil
+
+    from domaintune.models import UnsafeWeightsError, load_for_eval
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 2, "lora_alpha": 4}
+    config |= {"target_modules": ["q_proj"], "base_model_name_or_path": str(tiny_model_dir)}
+    (adapter / "adapter_config.json").write_text(json.dumps(config))
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny_model_dir / name, adapter / name)
+    _plant(adapter / "adapter_model.bin", tmp_path / "pwned")
+    with pytest.raises(UnsafeWeightsError) as err:
+        load_for_eval(adapter)
+    assert str(err.value) == (
+        f"{adapter}/adapter_model.bin is a pickle file, which can run code when loaded, and there "
+        "is no adapter_model.safetensors beside it; domaintune reads weights from safetensors "
+        "only. Convert it where you trust the file: python -c \"import torch; from "
+        "safetensors.torch import save_file; save_file(torch.load('"
+        f"{adapter}/adapter_model.bin', weights_only=True), '{adapter}/adapter_model.safetensors')"
+        '"'
+    )
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("name", ["pytorch_model.bin", "model.pt", "weights.pth", "last.ckpt"])
+def test_pickled_model_is_refused_before_unpickling(tiny_model_dir, tmp_path, name):
+    import shutil
+
+    from domaintune.models import UnsafeWeightsError, load_for_eval, load_model
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "model.safetensors").unlink()
+    _plant(model / name, tmp_path / "pwned")
+    for load in (load_model, load_for_eval):
+        with pytest.raises(UnsafeWeightsError, match=f"^{model}/{name} is a pickle file") as err:
+            load(model)
+        assert "save_pretrained" in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_pickles_beside_safetensors_weights_are_never_read(tiny_model_dir, tmp_path):
+    """A Trainer's training_args.bin, or a stray .bin beside model.safetensors, is not loaded."""
+    import shutil
+
+    from domaintune.models import load_for_eval
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    _plant(model / "pytorch_model.bin", tmp_path / "pwned")
+    _plant(model / "training_args.bin", tmp_path / "pwned")
+    lm, _ = load_for_eval(model)
+    assert lm.config.vocab_size > 0
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_core_models_module_imports_no_stage_package():
+    """models.py is core: it loads 4-bit bases itself and imports nothing from train/ or eval/."""
+    import ast
+    from pathlib import Path
+
+    import domaintune.models
+
+    tree = ast.parse(Path(domaintune.models.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    stages = ("data", "synth", "tokenizer", "memory", "train", "eval", "diagnose", "report")
+    assert not {m for m in imported if m.split(".")[:2][-1] in stages and m.startswith("domaintune")}

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -198,23 +200,119 @@ def load_tokenizer(path: str | Path, *, trust_remote_code: bool = False):
     return AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
 
 
+# ---------------------------------------------------------------- safetensors only
+
+QUANTIZATION_FILE = "domaintune_quantization.json"  # a QLoRA adapter's base: how it was loaded
+# Files that hold pickled objects: loading one with torch.load can run code chosen by its author.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# Pickles transformers itself writes next to weights and never reads when loading a model.
+NOT_WEIGHTS = frozenset({"training_args.bin"})
+# A Trainer checkpoint's own state files (see `domaintune.train.checkpoints`).
+TRAINER_STATE_FILES = re.compile(r"^((optimizer|scheduler|scaler)\.pt|rng_state(_\d+)?\.pth)$")
+
+
+class UnsafeWeightsError(ValueError):
+    """A weight file is a pickle, not safetensors; the message says how to convert it."""
+
+
+def _convert_hint(name: str, path: Path) -> str:
+    if name.startswith("adapter_model"):
+        src, dst = path / name, path / "adapter_model.safetensors"
+        return (
+            'python -c "import torch; from safetensors.torch import save_file; '
+            f"save_file(torch.load('{src}', weights_only=True), '{dst}')\""
+        )
+    return (
+        'python -c "from transformers import AutoModelForCausalLM as M; '
+        f"M.from_pretrained('{path}').save_pretrained('{path}-safetensors')\""
+    )
+
+
+def require_safetensors(
+    path: str | Path, *, adapter: bool = False, checkpoint: bool = False
+) -> None:
+    """Refuse a local weights directory whose weights are pickles, before anything is unpickled.
+
+    Pickle files beside safetensors weights of the same kind are never read (transformers is told
+    `use_safetensors=True`; peft takes adapter_model.safetensors first) and are allowed. A hub id
+    (no local directory) is left to transformers with `use_safetensors=True`. With `checkpoint`,
+    the Trainer's own state files (TRAINER_STATE_FILES) are allowed too.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return
+    names = sorted(p.name for p in path.iterdir() if p.is_file())
+    stem = "adapter_model" if adapter else "model"
+    if any(n.startswith(stem) and n.endswith(".safetensors") for n in names):
+        return
+    for name in names:
+        if checkpoint and TRAINER_STATE_FILES.match(name):
+            continue
+        if name.endswith(PICKLE_SUFFIXES) and name not in NOT_WEIGHTS:
+            raise UnsafeWeightsError(
+                f"{path / name} is a pickle file, which can run code when loaded, and there is "
+                f"no {stem}.safetensors beside it; domaintune reads weights from safetensors "
+                f"only. Convert it where you trust the file: {_convert_hint(name, path)}"
+            )
+
+
+# ---------------------------------------------------------------- loading
+
+
+def compute_dtype(name: str) -> torch.dtype:
+    """A 4-bit model's compute dtype; "auto": bfloat16 on a GPU that has it, else float32."""
+    if name == "auto":
+        cuda_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if cuda_bf16 else torch.float32
+    return getattr(torch, name)
+
+
+def _quantized_args(quantization: dict[str, Any]) -> dict[str, Any]:
+    """from_pretrained arguments for a base with its linear layers in 4 bits (bitsandbytes)."""
+    import importlib.util
+
+    from transformers import BitsAndBytesConfig
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ImportError(
+            "loading a model in 4 bits (a QLoRA base) needs bitsandbytes: install it with "
+            "`pip install 'domaintune[qlora]'`"
+        )
+
+    dtype = compute_dtype(quantization.get("compute_dtype", "auto"))
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=quantization.get("quant_type", "nf4"),
+        bnb_4bit_use_double_quant=quantization.get("double_quant", True),
+        bnb_4bit_compute_dtype=dtype,
+    )
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return {"quantization_config": config, "dtype": dtype, "device_map": {"": device}}
+
+
 def load_model(
     path: str | Path,
     *,
     dtype: str = "float32",
     trust_remote_code: bool = False,
     attn_implementation: str | None = None,
+    quantization: dict[str, Any] | None = None,
 ):
-    """Load a causal LM from safetensors only (never pickled weights)."""
+    """Load a causal LM from safetensors only (never pickled weights).
+
+    With `quantization` (QLoRA's settings: quant_type, double_quant, compute_dtype) the linear
+    layers are loaded in 4 bits by bitsandbytes.
+    """
+    require_safetensors(path)
     # An absolute path, so an adapter trained on it records where its base really is.
     path = Path(path).resolve() if Path(path).exists() else path
-    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    extra: dict[str, Any] = {"dtype": getattr(torch, dtype)}
+    if quantization is not None:
+        extra = _quantized_args(quantization)
+    if attn_implementation:
+        extra["attn_implementation"] = attn_implementation
     return AutoModelForCausalLM.from_pretrained(
-        str(path),
-        dtype=getattr(torch, dtype),
-        trust_remote_code=trust_remote_code,
-        use_safetensors=True,
-        **extra,
+        str(path), trust_remote_code=trust_remote_code, use_safetensors=True, **extra
     )
 
 
@@ -225,22 +323,21 @@ def load_for_eval(
     trust_remote_code: bool = False,
     attn_implementation: str | None = None,
 ):
-    """Load a full model directory or a PEFT adapter directory (base model read from its config)."""
+    """Load a full model directory or a PEFT adapter directory (base model read from its config).
+
+    A QLoRA adapter (with QUANTIZATION_FILE) is loaded on the 4-bit base it trained against.
+    """
     path = Path(path)
     adapter_cfg = path / "adapter_config.json"
     opts = {"trust_remote_code": trust_remote_code, "attn_implementation": attn_implementation}
     if adapter_cfg.exists():
         from peft import PeftModel
 
+        require_safetensors(path, adapter=True)
         base = json.loads(adapter_cfg.read_text())["base_model_name_or_path"]
-        quantized = path / "domaintune_quantization.json"  # written by QLoRA training
-        if quantized.exists():
-            from domaintune.train.qlora import load_quantized
-
-            qlora = json.loads(quantized.read_text())
-            model = load_quantized(base, qlora, **opts)
-        else:
-            model = load_model(base, dtype=dtype, **opts)
+        quantized = path / QUANTIZATION_FILE
+        quantization = json.loads(quantized.read_text()) if quantized.exists() else None
+        model = load_model(base, dtype=dtype, quantization=quantization, **opts)
         model = PeftModel.from_pretrained(model, str(path))
     else:
         model = load_model(path, dtype=dtype, **opts)

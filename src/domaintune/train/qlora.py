@@ -2,7 +2,8 @@
 
 bitsandbytes >= 0.50 runs 4-bit layers on CPU as well as on CUDA; where it cannot run (not
 installed, too old for CPU, a platform it does not support) `require_bitsandbytes` says so before
-any data is read or model loaded.
+any data is read or model loaded. The 4-bit loading itself is `domaintune.models.load_model(...,
+quantization=...)`: evaluation loads a QLoRA adapter's base the same way.
 """
 
 from __future__ import annotations
@@ -47,13 +48,6 @@ def require_bitsandbytes() -> None:
         ) from e
 
 
-def compute_dtype(name: str) -> torch.dtype:
-    if name == "auto":
-        cuda_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        return torch.bfloat16 if cuda_bf16 else torch.float32
-    return getattr(torch, name)
-
-
 def load_quantized(
     path: str | Path,
     qlora: dict[str, Any],
@@ -61,26 +55,14 @@ def load_quantized(
     trust_remote_code: bool = False,
     attn_implementation: str | None = None,
 ) -> torch.nn.Module:
-    """Load a causal LM with its linear layers in 4 bits (safetensors only)."""
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    """Load a causal LM with its linear layers in 4 bits (safetensors only), after checking that
+    bitsandbytes runs here."""
+    from domaintune.models import load_model
 
     require_bitsandbytes()
-    dtype = compute_dtype(qlora.get("compute_dtype", "auto"))
-    config = BitsAndBytesConfig(
-        load_in_4bit=True,
-        bnb_4bit_quant_type=qlora.get("quant_type", "nf4"),
-        bnb_4bit_use_double_quant=qlora.get("double_quant", True),
-        bnb_4bit_compute_dtype=dtype,
-    )
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    # An absolute path, so the adapter records where its base really is.
-    path = Path(path).resolve() if Path(path).exists() else path
-    return AutoModelForCausalLM.from_pretrained(
-        str(path),
-        quantization_config=config,
-        dtype=dtype,
-        device_map={"": device},
+    return load_model(
+        path,
+        quantization=qlora,
         trust_remote_code=trust_remote_code,
-        use_safetensors=True,
-        **({"attn_implementation": attn_implementation} if attn_implementation else {}),
+        attn_implementation=attn_implementation,
     )

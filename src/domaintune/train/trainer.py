@@ -1,7 +1,8 @@
 """One training stage (`pt` or `sft`) on transformers' Trainer, with full / freeze / LoRA methods.
 
 Stage directory layout:
-  checkpoints/checkpoint-N/   Trainer checkpoints (weights in safetensors), for --resume
+  checkpoints/checkpoint-N/   Trainer checkpoints (weights in safetensors), for --resume; complete
+                              when their domaintune_checkpoint.json is there (train/checkpoints.py)
   final/                      the trained model (full, freeze) or PEFT adapter (lora) + tokenizer
   merged/                     lora with merge=True: adapter merged into a full model
   metrics.jsonl               one row per logged step (see train/callbacks.py)
@@ -14,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import pickle
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -23,18 +25,19 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 
+from domaintune import distributed
+from domaintune.models import QUANTIZATION_FILE, UnsafeWeightsError, require_safetensors
 from domaintune.templates import IGNORE_INDEX
 from domaintune.train.attention import packed_attention
 from domaintune.train.callbacks import MetricsJsonlCallback
+from domaintune.train.checkpoints import CheckpointRecorder, newest_complete, read_record
 from domaintune.train.data import PackedCollator, PaddedCollator
 from domaintune.train.loss import LossComputer
 from domaintune.train.mixing import MixedDataset, StepSampler
 from domaintune.train.plots import plot_loss_curves
 
 log = logging.getLogger(__name__)
-QUANTIZATION_FILE = "domaintune_quantization.json"  # a QLoRA adapter's base: how it was loaded
 
 
 @dataclass
@@ -117,6 +120,22 @@ class DomainTrainer(Trainer):
         dtype = torch.float32 if self.args.device.type == "mps" else torch.float64
         self._src_window = torch.zeros(2, n, dtype=dtype)
         self._micro = 0
+        self._loss_sum = torch.zeros((), dtype=dtype)  # per-step losses of this train() call
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        # The same values the Trainer sums into its train_loss (one per micro-batch; no sync).
+        if self._loss_sum.device != loss.device:
+            self._loss_sum = self._loss_sum.to(loss.device)
+        self._loss_sum += loss.detach().to(self._loss_sum.dtype)
+        return loss
+
+    def loss_sum(self) -> float:
+        """Sum of the per-step training losses so far, averaged over processes (collective)."""
+        total = self._loss_sum.reshape(1)
+        if self.args.world_size > 1:
+            total = self.accelerator.gather(total).mean()
+        return float(total.sum())
 
     # -- counting
     def _counts(self, batch: dict) -> torch.Tensor:
@@ -371,7 +390,7 @@ def training_arguments(
         metric_for_best_model=best_metric,
         greater_is_better=False if best_metric else None,
         logging_nan_inf_filter=False,  # a NaN is logged as NaN (diagnose and the watchdog see it)
-        save_total_limit=s.save_total_limit,
+        save_total_limit=None,  # applied by CheckpointRecorder, over complete checkpoints only
         seed=s.seed,
         data_seed=s.seed,
         use_cpu=cpu,
@@ -423,8 +442,8 @@ def run_training(
     model = apply_method(model, settings)
     params = count_parameters(model)
     log.info("trainable parameters: %s of %s", f"{params['trainable']:,}", f"{params['total']:,}")
-    checkpoint = _last_checkpoint(out) if resume else None
-    if checkpoint is None and int(os.environ.get("RANK", "0")) == 0:
+    checkpoint, carried = _resume_point(out) if resume else (None, {})
+    if checkpoint is None and distributed.is_main_process():
         # a fresh start must not inherit an old run's rows
         (out / "metrics.jsonl").unlink(missing_ok=True)
     collator = (PackedCollator if packed else PaddedCollator)(pad_id=tokenizer.pad_token_id)
@@ -454,23 +473,40 @@ def run_training(
         embedding_learning_rate=settings.embedding_learning_rate,
         stop_on_nonfinite=settings.stop_on_nonfinite,
     )
+    recorder = CheckpointRecorder(
+        save_total_limit=settings.save_total_limit, loss_sum=trainer.loss_sum, carried=carried
+    )
+    trainer.add_callback(recorder)
     start = time.time()
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     try:
         # Packed rows: attention per sample (train/attention.py), the model's own afterwards.
         with packed_attention(base) if packed else contextlib.nullcontext():
             result = trainer.train(resume_from_checkpoint=checkpoint)
+    except pickle.UnpicklingError as err:
+        if checkpoint is None:
+            raise
+        raise UnsafeWeightsError(
+            f"{checkpoint}: torch's weights-only loader refused one of its state files "
+            f"({str(err).splitlines()[0]}); this stage's Trainer does not write such files. "
+            "Delete that checkpoint folder to resume from an earlier one, or rerun without --resume"
+        ) from None
     finally:
         for cb in trainer.callback_handler.callbacks:
             if isinstance(cb, MetricsJsonlCallback):
                 cb.flush()  # the rows up to a stop (watchdog, interrupt) stay on disk
+    step = trainer.state.global_step
+    resumed_at = carried.get("step", 0)
+    # A resumed stage: the losses and seconds up to its checkpoint come from the checkpoint's
+    # record, so both figures cover the whole stage, as an uninterrupted run's would.
+    loss_sum = carried.get("loss_sum", 0.0) + result.training_loss * (step - resumed_at)
     summary = {
         "parameters": params,
-        "global_step": trainer.state.global_step,
+        "global_step": step,
         "world_size": trainer.args.world_size,
-        "train_loss": result.training_loss,
+        "train_loss": loss_sum / step if step else result.training_loss,
         "tokens_seen": int(trainer.state.num_input_tokens_seen),
-        "seconds": round(time.time() - start, 2),
+        "seconds": round(carried.get("seconds", 0.0) + time.time() - start, 2),
         "resumed_from": checkpoint,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "stopped_early": bool(
@@ -495,12 +531,26 @@ def _sharded(s: TrainSettings) -> bool:
     return False
 
 
-def _last_checkpoint(out: Path) -> str | None:
+def _resume_point(out: Path) -> tuple[str | None, dict[str, float]]:
+    """The newest complete checkpoint and the stage totals up to it ({} when starting over).
+
+    Incomplete checkpoints (a save cut off by a kill) are named in the log, with the reason, and
+    removed by the main process. The checkpoint's weights must be safetensors; its other files
+    (optimizer.pt, scheduler.pt, rng_state*.pth) were written by this stage's own Trainer into
+    this run directory and are read by transformers with torch.load(weights_only=True).
+    """
     folder = out / "checkpoints"
-    checkpoint = get_last_checkpoint(str(folder)) if folder.exists() else None
+    checkpoint = newest_complete(folder, remove_incomplete=distributed.is_main_process())
     if checkpoint is None:
-        log.warning("resume: no checkpoint in %s; starting this stage from the beginning", folder)
-    return checkpoint
+        log.warning(
+            "resume: no complete checkpoint in %s; starting this stage from the beginning", folder
+        )
+        return None, {}
+    adapter = (checkpoint / "adapter_config.json").exists()
+    require_safetensors(checkpoint, adapter=adapter, checkpoint=True)
+    record = read_record(checkpoint) or {}
+    log.info("resume: from %s (step %s)", checkpoint, record.get("step"))
+    return str(checkpoint), {**record.get("totals", {}), "step": record.get("step", 0)}
 
 
 def save_outputs(trainer: Trainer, tokenizer: Any, out: Path, s: TrainSettings) -> None:
