@@ -31,33 +31,35 @@ import yaml  # noqa: E402
 from domaintune.eval import mcq  # noqa: E402
 from domaintune.io import write_jsonl  # noqa: E402
 from domaintune.models import build_tiny_model, load_for_eval  # noqa: E402
+from domaintune.records import EvalItem  # noqa: E402
 from domaintune.resources import data_path  # noqa: E402
 
 
-def variants(questions: list[mcq.Question]) -> list[mcq.Question]:
+def variants(questions: list[EvalItem]) -> list[EvalItem]:
     """Each question as given, with its options rotated 1-3 places, and reversed."""
     out = []
     for q in questions:
-        texts = list(q.options.values())
-        right = texts[list(q.options).index(q.answer)]
+        options = q.choices or {}
+        texts = list(options.values())
+        right = texts[list(options).index(q.answer)]
         orders = [texts[i:] + texts[:i] for i in range(len(texts))] + [texts[::-1]]
         for n, order in enumerate(orders):
             letters = mcq.LETTERS[: len(order)]
             answer = letters[order.index(right)]
             out.append(
-                mcq.Question(
+                EvalItem(
                     f"{q.id}-v{n}",
-                    q.subject,
                     q.question,
-                    dict(zip(letters, order, strict=True)),
                     answer,
+                    dict(zip(letters, order, strict=True)),
+                    subject=q.subject,
                 )
             )
     return out
 
 
 def run_lm_eval(
-    lm, workdir: Path, questions: list[mcq.Question], choices: str
+    lm, workdir: Path, questions: list[EvalItem], choices: str
 ) -> tuple[float, dict]:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
@@ -74,7 +76,7 @@ def run_lm_eval(
     return time.perf_counter() - start, result["results"][name]
 
 
-def run_ours(model, tok, questions: list[mcq.Question], scoring: str, batch_size: int):
+def run_ours(model, tok, questions: list[EvalItem], scoring: str, batch_size: int):
     start = time.perf_counter()
     items = mcq.score(
         model, tok, questions, style=mcq.STYLES["ceval"], scoring=scoring, batch_size=batch_size
@@ -120,7 +122,7 @@ def main() -> None:
             pairs = (
                 [("acc", "acc_letter")]
                 if scoring == "letter"
-                else [("acc", "acc"), ("acc_norm", "acc_norm")]
+                else [("acc", "acc_option"), ("acc_norm", "acc_option_norm")]
             )
             for theirs_name, ours_name in pairs:  # equal counts of right answers
                 assert round(scores[f"{theirs_name},none"] * n) == round(

@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from domaintune.records import DataError
 
@@ -40,23 +41,44 @@ class Curves:
         return [i for i, v in enumerate(self.loss) if math.isfinite(v)]
 
 
-def read_curves(path: str | Path) -> Curves:
-    """Parse metrics.jsonl; a malformed line is an error naming file and line."""
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a metrics.jsonl (train/callbacks.py writes them): the one parser of the file.
+
+    Each row must be a JSON object with an integer "step"; a bad line is an error naming file and
+    line. A last line without its newline that does not parse is an interrupted write (a killed
+    run) and is left out.
+    """
     path = Path(path)
-    c = Curves()
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    rows = []
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            step = int(row["step"])
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        except json.JSONDecodeError:
+            if lineno == len(lines) and not text.endswith("\n"):
+                break  # torn by a kill during the write; the resumed run logs it again
+            row = None
+        try:
+            row["step"] = int(row["step"])  # type: ignore[index]
+        except (KeyError, TypeError, ValueError):
             raise DataError(
                 path,
                 lineno,
                 "not a metrics row: needs a JSON object with an integer "
                 '"step" (see the metrics.jsonl fields in the README)',
             ) from None
+        rows.append(row)
+    return rows
+
+
+def read_curves(path: str | Path) -> Curves:
+    """A stage's curves from its metrics.jsonl (`read_metrics`)."""
+    c = Curves()
+    for row in read_metrics(path):
+        step = row["step"]
         epoch = float(row.get("epoch") or 0.0)
         for name, value in (row.get("eval_loss") or {}).items():
             c.evals.setdefault(name, []).append((step, epoch, float(value)))

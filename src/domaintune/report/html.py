@@ -164,7 +164,7 @@ def _exam_section(stage: Path) -> str:
     docs = dict(sorted(docs.items(), key=lambda kv: (kv[0] not in order, *_pos(order, kv[0]))))
     first = next(iter(docs))
     exams = list(docs[first])
-    metrics = ("acc_letter", "acc", "acc_norm")
+    metrics = ("acc_letter", "acc_option", "acc_option_norm")  # eval/mcq.py, docs/eval-mcq.md
     head = "".join(f"<th>{_e(x)}: {m}</th>" for x in exams for m in metrics)
     rows = []
     for model, row in docs.items():
@@ -182,7 +182,7 @@ def _exam_section(stage: Path) -> str:
                 cells.append(f"<td class='num'>{value:.1f}{delta}</td>")
         rows.append(f"<tr><th>{_e(model)}</th>{''.join(cells)}</tr>")
     return (
-        "<h3>Exams: accuracy, % (letter choice; lm-eval acc, acc_norm)</h3>"
+        "<h3>Exams: accuracy, % (answer letter; option text, raw and per character)</h3>"
         f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
     )
 

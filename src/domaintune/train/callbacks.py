@@ -50,7 +50,9 @@ class MetricsJsonlCallback(TrainerCallback):
         # A resumed stage keeps the rows up to its checkpoint and drops the rows logged after it,
         # which the resumed run will log again.
         if self.path.exists():
-            rows = [json.loads(line) for line in self.path.read_text().splitlines() if line]
+            from domaintune.diagnose.curves import read_metrics
+
+            rows = read_metrics(self.path)
             keep = [r for r in rows if r["step"] <= state.global_step]
             with atomic_write(self.path) as f:
                 f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in keep)

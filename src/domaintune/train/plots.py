@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-
-def read_metrics(path: str | Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+from domaintune.diagnose.curves import read_metrics
 
 
 def plot_loss_curves(metrics_path: str | Path, out_png: str | Path, *, title: str) -> Path:
