@@ -50,7 +50,8 @@ def _recipe(tmp_path: Path, model: Path, out: Path, *, train: bool = True) -> Pa
             {"name": "cpt", "type": "pt", "data": [{"from": "dedup"}],
              "train": {"method": "full"}},
             {"name": "sft", "type": "sft", "model_from": "cpt", "template": "qwen",
-             "data": [{"path": str(tmp_path / "sft.jsonl")}], "train": {"method": "lora"}},
+             "data": [{"path": str(tmp_path / "sft.jsonl")}],
+             "train": {"method": "lora", "max_len": 256}},
             {"name": "ppl", "type": "eval", "models": ["cpt", "sft"], "max_len": 64,
              "perplexity": {"domain": str(tmp_path / "heldout.jsonl")}},
         ]  # fmt: skip
