@@ -125,12 +125,17 @@ def decode_jsonl_line(path: PathLike, lineno: int, raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(
-            path,
-            lineno,
-            f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1} of the line); "
-            "the file must be UTF-8: re-save it as UTF-8",
-        ) from None
+        raise DataError(path, lineno, _utf8_problem(raw, exc)) from None
+
+
+def _utf8_problem(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """What is wrong with a line that is not UTF-8, and how to fix it (GBK files are common)."""
+    where = f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1} of the line); "
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return where + "the file must be UTF-8: re-save it as UTF-8"
+    return where + "it reads as GBK/GB18030: convert it to UTF-8 (iconv -f GB18030 -t UTF-8)"
 
 
 def parse_jsonl_line(path: PathLike, lineno: int, text: str) -> Any:
@@ -470,16 +475,7 @@ def not_utf8(path: PathLike, exc: UnicodeDecodeError) -> DataError:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                hint = ""
-                with contextlib.suppress(UnicodeDecodeError):
-                    raw.decode("gb18030")
-                    hint = "; it reads as GBK/GB18030: convert it (iconv -f GB18030 -t UTF-8)"
-                return DataError(
-                    path,
-                    lineno,
-                    f"not valid UTF-8 ({err.reason} at byte {err.start + 1} of the line){hint}; "
-                    "the file must be UTF-8",
-                )
+                return DataError(path, lineno, _utf8_problem(raw, err))
     return DataError(path, None, f"not valid UTF-8 ({exc.reason}); re-save it as UTF-8")
 
 

@@ -119,3 +119,19 @@ def test_format_must_fit_the_file(tmp_path):
         _error(tmp_path / "missing.csv")
         == f"{tmp_path / 'missing.csv'}: no such file; check the path"
     )
+
+
+def test_gbk_file_names_the_line(tmp_path):
+    gbk = "it reads as GBK/GB18030: convert it to UTF-8 (iconv -f GB18030 -t UTF-8)"
+    path = tmp_path / "law_val.csv"
+    text = CEVAL_HEADER + "0,q,a,b,c,d,A\n1,宪法是什么？,甲,乙,丙,丁,B\n"
+    path.write_bytes(text.encode("gbk"))
+    assert _error(path) == (
+        f"{path}:3: not valid UTF-8 (invalid continuation byte at byte 3 of the line); {gbk}"
+    )
+    jsonl = tmp_path / "x.jsonl"
+    rows = ['{"question": "q", "A": "a", "B": "b", "answer": "A"}', '{"question": "宪法"}']
+    jsonl.write_bytes("\n".join(rows).encode("gbk"))
+    assert _error(jsonl) == (
+        f"{jsonl}:2: not valid UTF-8 (invalid continuation byte at byte 15 of the line); {gbk}"
+    )
