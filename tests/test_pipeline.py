@@ -176,7 +176,7 @@ def test_eval_stage_scores_exams_into_the_shared_layout(recipe_raw, tmp_path):
     for model, doc in docs.items():
         assert doc["kind"] == "mcq" and doc["model"] == model and doc["group"] == "domain"
         assert len(doc["items"]) == 48
-        for metric in ("acc_letter", "acc", "acc_norm"):
+        for metric in ("acc_letter", "acc_option", "acc_option_norm"):
             right = sum(item["correct"][metric] for item in doc["items"])
             assert doc["metrics"][metric] == pytest.approx(100 * right / 48)
         assert counts["exam"]["mcq"][model]["domain_exam"] == doc["metrics"]
@@ -185,7 +185,7 @@ def test_eval_stage_scores_exams_into_the_shared_layout(recipe_raw, tmp_path):
     page = (tmp_path / "run" / "report.html").read_text()
     table = page[page.index("Exams: accuracy") :]
     assert table.index("<th>base</th>") < table.index("<th>cpt</th>")
-    delta = docs["cpt"]["metrics"]["acc"] - docs["base"]["metrics"]["acc"]
+    delta = docs["cpt"]["metrics"]["acc_option"] - docs["base"]["metrics"]["acc_option"]
     assert f"({delta:+.1f})" in table
     # one subject (the file's stem): compare shows the overall figure once, on the set row
     row = next(r for r in cmp.rows if r.set == "mcq_domain" and r.metric == "acc_letter")

@@ -131,15 +131,15 @@ def _score_exam(model, tokenizer, ref: str, name: str, exam, max_len: int) -> di
 
 
 def exam_table(results: dict[str, dict[str, dict]]) -> Table:
-    """Models as rows, exams as columns: letter accuracy and lm-eval's acc (percent)."""
+    """Models as rows, exams as columns: letter and option-text accuracy (percent)."""
     exams = list(next(iter(results.values())))
-    table = Table(title="Exams: acc_letter / acc (%, higher is better)", min_width=40)
+    table = Table(title="Exams: acc_letter / acc_option (%, higher is better)", min_width=40)
     table.add_column("model")
     for name in exams:
         table.add_column(name, justify="right")
     for ref, docs in results.items():
         cells = [
-            f"{docs[n]['metrics']['acc_letter']:.1f} / {docs[n]['metrics']['acc']:.1f}"
+            f"{docs[n]['metrics']['acc_letter']:.1f} / {docs[n]['metrics']['acc_option']:.1f}"
             for n in exams
         ]
         table.add_row(ref, *cells)
