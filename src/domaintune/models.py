@@ -200,6 +200,20 @@ def load_tokenizer(path: str | Path, *, trust_remote_code: bool = False):
     return AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
 
 
+def max_token_chars(tokenizer: Any) -> int:
+    """The longest vocabulary entry, in characters of its vocabulary string.
+
+    A text of n characters is at least n / max_token_chars tokens: each token covers at most
+    that many characters of text (byte-level vocabularies spell a token one character per byte,
+    so a CJK character counts 3; SentencePiece's "▁" stands for one space). So a text longer
+    than `max_len * max_token_chars(tok)` characters cannot fit in max_len tokens, which lets
+    a caller bound the tokenizer's work by configuration before tokenizing. Qwen2's vocabulary
+    gives 128 (a run of 128 spaces); a fixed factor such as 16 would reject texts that fit.
+    (A normalizer that deletes characters, as BERT's accent stripping does, weakens the bound.)
+    """
+    return max(len(token) for token in tokenizer.get_vocab())
+
+
 # ---------------------------------------------------------------- safetensors only
 
 QUANTIZATION_FILE = "domaintune_quantization.json"  # a QLoRA adapter's base: how it was loaded

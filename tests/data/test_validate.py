@@ -373,3 +373,83 @@ def test_bad_tokenizer_dir(tmp_path: Path) -> None:
     result = validate(path, "--tokenizer", tmp_path / "empty")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: --tokenizer {tmp_path / 'empty'}: cannot load")
+
+
+# ---------------------------------------------------------------- huge samples: bounded work
+
+
+def test_too_long_chars_rejected_before_tokenizing(tmp_path: Path, tiny_model_dir, monkeypatch):
+    from domaintune.models import max_token_chars
+
+    tok = load_tokenizer(tiny_model_dir)
+    longest = max_token_chars(tok)
+    assert longest == 13  # "<|endoftext|>"; the longest learned token is "Ġhypertension" (13)
+    bound = MAX_LEN * longest
+    over = {"instruction": "q", "output": "a" * bound}  # content: 1 + bound characters
+    at = {"instruction": "q", "output": "a" * (bound - 1)}  # exactly bound: tokenized
+    path = lines(tmp_path / "sft.jsonl", over, at, GOOD)
+    encoded = []
+    import domaintune.templates
+
+    real = domaintune.templates.encode_conversation
+
+    def spy(tokenizer, messages, **kwargs):
+        encoded.append(sum(len(m["content"]) for m in messages))
+        return real(tokenizer, messages, **kwargs)
+
+    monkeypatch.setattr(domaintune.templates, "encode_conversation", spy)
+    report = validate_file(path, tokenizer=tok, max_len=MAX_LEN)
+    assert [p.message for p in report.problems[:1]] == [
+        f"{path}:1: 417 characters of content, over --max-len 32 x 13 characters (the "
+        "tokenizer's longest token) = 416: it cannot fit in 32 tokens; not tokenized. Shorten "
+        "or split the sample, or raise --max-len"
+    ]
+    assert report.by_reason() == {"too long": 1, "too_long_chars": 1}
+    assert (report.rows, report.valid) == (3, 1)
+    assert 417 not in encoded and bound in encoded  # the long one never reached the tokenizer
+    # Without --max-len the bound is the tokenizer's model_max_length (1024 here).
+    report = validate_file(path, tokenizer=tok)
+    assert report.by_reason() == {}
+
+
+_PEAK = """
+import json, resource, sys, time
+from pathlib import Path
+from transformers import AutoTokenizer
+from domaintune.data.validate import validate_file
+
+tok = AutoTokenizer.from_pretrained(sys.argv[1])
+path, mb = Path(sys.argv[2]), float(sys.argv[3])
+text = "the heart pumps blood through the arteries. " * int(mb * 2**20 / 44)
+path.write_text(json.dumps({"instruction": "q", "output": text}) + "\\n", "utf-8")
+del text
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+report = validate_file(path, tokenizer=tok, max_len=64)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+print(json.dumps({"mib": (peak - before) / 1024, "s": time.perf_counter() - start,
+                  "reasons": report.by_reason()}))
+"""
+
+
+def _validate_peak(tmp_path: Path, tokenizer: Path, mb: float) -> dict:
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-c", _PEAK, str(tokenizer), str(tmp_path / "big.jsonl"), str(mb)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_huge_sample_memory_and_time_are_bounded(tmp_path: Path, tiny_model_dir) -> None:
+    """2 MiB in one sample: tokenizing it would add ~290 MiB of peak memory and take seconds."""
+    result = _validate_peak(tmp_path, tiny_model_dir, 2)
+    assert result["reasons"] == {"too_long_chars": 1}
+    assert result["mib"] < 60 and result["s"] < 5, result
+
+
+@pytest.mark.slow
+def test_fifty_megabyte_sample_in_seconds(tmp_path: Path, tiny_model_dir) -> None:
+    result = _validate_peak(tmp_path, tiny_model_dir, 50)
+    assert result["reasons"] == {"too_long_chars": 1}
+    assert result["mib"] < 400 and result["s"] < 20, result

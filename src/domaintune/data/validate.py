@@ -41,6 +41,7 @@ _REASONS = (
     ("must end with an assistant turn", "role order"),
     ("has unknown value", "unknown role"),
     ("must be a", "wrong type"),
+    ("characters of content, over", "too_long_chars"),
     ("over --max-len", "too long"),
     ("no trained token", "no trained tokens"),
     ("chat template rejected", "template error"),
@@ -145,13 +146,25 @@ def _read_jsonl(path: Path) -> Iterator[_Row]:
 # ---------------------------------------------------------------- checking rows
 
 
+# The length limit without --max-len when the tokenizer states none: the longest context of
+# today's common open models (Qwen2.5, Llama 3.1: 131,072 tokens).
+DEFAULT_LIMIT = 131_072
+
+
 @dataclass
 class _TokenCheck:
-    """Render a conversation with the chat template and check its length and trained tokens."""
+    """Render a conversation with the chat template and check its length and trained tokens.
+
+    A conversation with more than `limit` x the tokenizer's longest token characters of content
+    cannot fit in `limit` tokens; it is rejected (too_long_chars) before anything is tokenized,
+    so memory and time are bounded by the limit, not by the longest sample. The limit is
+    --max-len, else the tokenizer's model_max_length, else DEFAULT_LIMIT.
+    """
 
     tokenizer: Any
     template: str | None
     max_len: int | None
+    longest: int = 0  # the tokenizer's longest token in characters (0: not measured yet)
 
     def encode(self, messages: list[dict[str, str]]) -> dict[str, Any]:
         from domaintune.templates import encode_conversation
@@ -162,11 +175,34 @@ class _TokenCheck:
         """Raise ValueError now for an unknown template or a tokenizer without one."""
         self.encode([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}])
 
+    def limit(self) -> tuple[int, str]:
+        """The token limit and where it comes from."""
+        if self.max_len is not None:
+            return self.max_len, "--max-len"
+        stated = getattr(self.tokenizer, "model_max_length", None)
+        if isinstance(stated, int) and 0 < stated <= 10 * DEFAULT_LIMIT:
+            return stated, "the tokenizer's model_max_length"
+        return DEFAULT_LIMIT, "the default limit"
+
+    def check_chars(self, raw: RawRow, messages: list[dict[str, str]]) -> None:
+        from domaintune.models import max_token_chars
+
+        limit, source = self.limit()
+        self.longest = self.longest or max_token_chars(self.tokenizer)
+        n = sum(len(m["content"]) for m in messages)
+        if n > limit * self.longest:
+            raise raw.error(
+                f"{n:,} characters of content, over {source} {limit} x {self.longest} characters "
+                f"(the tokenizer's longest token) = {limit * self.longest:,}: it cannot fit in "
+                f"{limit} tokens; not tokenized. Shorten or split the sample, or raise --max-len"
+            )
+
     def __call__(self, raw: RawRow, messages: list[dict[str, str]]) -> None:
         import jinja2
 
         from domaintune.templates import IGNORE_INDEX
 
+        self.check_chars(raw, messages)
         try:
             labels = self.encode(messages)["labels"]
         except jinja2.TemplateError as exc:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import logging
 import random
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,9 @@ from torch.utils.data import Dataset
 
 from domaintune.records import Conversation, Document
 from domaintune.templates import IGNORE_INDEX, encode_conversation
+
+log = logging.getLogger(__name__)
+SHOW_IDS = 5  # ids named in a warning about rows changed to fit max_len
 
 
 class ListDataset(Dataset):
@@ -40,6 +45,7 @@ class BuildStats:
     trained_tokens: int = 0
     truncated: int = 0
     split_documents: int = 0
+    cut_by_chars: int = 0  # rows over the character bound, cut before tokenizing (see char_bound)
     sequences: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +58,7 @@ class BuildStats:
             "trained_tokens": self.trained_tokens,
             "truncated": self.truncated,
             "split_documents": self.split_documents,
+            "cut_by_chars": self.cut_by_chars,
             "sequences": self.sequences,
         }
 
@@ -109,6 +116,45 @@ class Sample:
         return head, Sample(self.input_ids[n:], tail_labels, self.source)
 
 
+def char_bound(tokenizer: Any, max_len: int) -> int:
+    """Characters beyond which a text cannot fit in `max_len` tokens (see models.max_token_chars).
+
+    Training bounds the tokenizer's work by it: a longer document is tokenized this many
+    characters at a time, a longer conversation is cut at twice this many before templating.
+    """
+    from domaintune.models import max_token_chars
+
+    return max_len * max_token_chars(tokenizer)
+
+
+_SPACE = re.compile(r"\s")
+
+
+def _text_pieces(text: str, size: int) -> Iterator[str]:
+    """`text` in pieces of at most `size` characters, each cut before a whitespace character in
+    its second half when there is one (so words are not split; CJK text is cut anywhere)."""
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        spaces = [m.start() for m in _SPACE.finditer(text, start + size // 2, end)]
+        end = spaces[-1] if spaces and spaces[-1] > start else end
+        yield text[start:end]
+        start = end
+    yield text[start:]
+
+
+def _document_ids(tokenizer: Any, text: str, bound: int) -> Iterator[list[int]]:
+    if len(text) <= bound:
+        yield tokenizer(text, add_special_tokens=False)["input_ids"]
+        return
+    for part in _text_pieces(text, bound):
+        yield tokenizer(part, add_special_tokens=False)["input_ids"]
+
+
+def _piece(ids: list[int], source: int) -> Sample:
+    return Sample(ids, [IGNORE_INDEX] + ids[1:], source)
+
+
 def encode_documents(
     docs: Iterable[Document],
     tokenizer: Any,
@@ -120,27 +166,45 @@ def encode_documents(
     """Documents -> pieces of at most `max_len` tokens, EOS after each document.
 
     A document is split only when it alone is longer than `max_len`; every piece's first token is
-    not a target, so no document (or piece) is trained to follow another.
+    not a target, so no document (or piece) is trained to follow another. A document longer than
+    `char_bound` characters is tokenized that many characters at a time (memory bounded by
+    max_len, not by the longest document); each part still yields at least max_len tokens.
     """
     eos = tokenizer.eos_token_id
     if eos is None:
         raise ValueError("the tokenizer has no eos_token; set one so documents can be separated")
     stats = stats if stats is not None else BuildStats()
+    bound = char_bound(tokenizer, max_len)
     pieces: list[Sample] = []
+    cut: list[str] = []
     for doc in docs:
         stats.rows_in += 1
         if not doc.text.strip():
             stats.rejected["empty text"] += 1
             continue
-        ids = tokenizer(doc.text, add_special_tokens=False)["input_ids"] + [eos]
+        if len(doc.text) > bound:
+            cut.append(doc.id)
+        n = 0
+        buf: list[int] = []
+        for ids in _document_ids(tokenizer, doc.text, bound):
+            buf += ids
+            n += len(ids)
+            i = 0  # the same pieces as slicing the whole document's ids every max_len
+            for i in range(0, len(buf) - max_len + 1, max_len):
+                pieces.append(_piece(buf[i : i + max_len], source))
+            buf = buf[i + max_len :] if len(buf) >= max_len else buf
+        pieces.append(_piece(buf + [eos], source))
         stats.kept += 1
-        stats.tokens += len(ids)
-        if len(ids) > max_len:
-            stats.split_documents += 1
-        for i in range(0, len(ids), max_len):
-            piece = ids[i : i + max_len]
-            pieces.append(Sample(piece, [IGNORE_INDEX] + piece[1:], source))
+        stats.tokens += n + 1
+        stats.split_documents += int(n + 1 > max_len)
     stats.trained_tokens += sum(p.trained for p in pieces)
+    stats.cut_by_chars += len(cut)
+    if cut:
+        log.info(
+            "%d documents longer than %s characters (max_len x the longest token) were tokenized "
+            "%s characters at a time (first: %s)",
+            len(cut), f"{bound:,}", f"{bound:,}", ", ".join(cut[:SHOW_IDS]),
+        )  # fmt: skip
     return pieces
 
 
@@ -155,14 +219,24 @@ def encode_conversations(
     source: int = 0,
     stats: BuildStats | None = None,
 ) -> list[Sample]:
-    """Render conversations through a chat template; only assistant turns are trained."""
+    """Render conversations through a chat template; only assistant turns are trained.
+
+    A conversation longer than `max_len` tokens is truncated to its first max_len (a warning
+    names the first few). One whose messages hold more than twice `char_bound` characters is cut
+    there before templating: its first max_len tokens lie well inside the kept text.
+    """
     stats = stats if stats is not None else BuildStats()
-    samples = []
+    bound = 2 * char_bound(tokenizer, max_len)
+    samples, truncated = [], []
     for conv in convs:
         stats.rows_in += 1
+        messages = conv.to_openai()
+        if sum(len(m["content"]) for m in messages) > bound:
+            messages = _cut_messages(messages, bound)
+            stats.cut_by_chars += 1
         enc = encode_conversation(
             tokenizer,
-            conv.to_openai(),
+            messages,
             template=template,
             train_on_prompt=train_on_prompt,
             mask_history=mask_history,
@@ -170,6 +244,7 @@ def encode_conversations(
         ids, labels = enc["input_ids"], enc["labels"]
         if len(ids) > max_len:
             stats.truncated += 1
+            truncated.append(conv.id)
             ids, labels = ids[:max_len], labels[:max_len]
         sample = Sample(ids, [IGNORE_INDEX] + labels[1:], source)
         n_trained = sample.trained
@@ -180,7 +255,23 @@ def encode_conversations(
         stats.tokens += len(ids)
         stats.trained_tokens += n_trained
         samples.append(sample)
+    if truncated:
+        log.warning(
+            "%d of %d conversations are longer than max_len %d tokens and were truncated to it "
+            "(first: %s); raise max_len, or list them with `domaintune data validate FILE "
+            "--tokenizer MODEL --max-len %d`",
+            len(truncated), stats.rows_in, max_len, ", ".join(truncated[:SHOW_IDS]), max_len,
+        )  # fmt: skip
     return samples
+
+
+def _cut_messages(messages: list[dict[str, str]], budget: int) -> list[dict[str, str]]:
+    """The messages with their contents cut to `budget` characters in all, in order."""
+    out = []
+    for m in messages:
+        out.append({**m, "content": m["content"][: max(budget, 0)]})
+        budget -= len(m["content"])
+    return out
 
 
 def row_of(samples: Sequence[Sample]) -> dict[str, list[int]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+from domaintune.records import DataError
 from domaintune.train.data import (
     BuildStats,
     ListDataset,
@@ -34,6 +35,7 @@ class Source:
     kind: str  # "pt" | "sft"
     share: float | None = None
     ptx: bool = False
+    path: str | None = None  # the file(s) read, for error messages (default: the name)
 
 
 @dataclass
@@ -59,6 +61,16 @@ def encode_source(
     )
 
 
+def _nothing_to_train(source: Source, st: BuildStats) -> DataError:
+    where = source.path or source.name
+    if st.rows_in == 0:
+        return DataError(where, None, "has no rows (it is empty or blank); nothing to train on")
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in st.rejected.most_common())
+    return DataError(
+        where, None, f"none of its {st.rows_in} rows can be trained on ({reasons}); fix or drop it"
+    )
+
+
 def build_train_set(
     sources: Sequence[Source],
     tokenizer: Any,
@@ -80,6 +92,8 @@ def build_train_set(
     for i, source in enumerate(sources):
         st = BuildStats()
         samples = encode_source(source, i, tokenizer, max_len=max_len, sft=sft, stats=st)
+        if not samples:
+            raise _nothing_to_train(source, st)
         encoded.append(samples)
         stats[names[i]] = st.to_dict()
         for key in ("rows_in", "kept", "tokens", "trained_tokens", "truncated", "split_documents"):
