@@ -513,7 +513,10 @@ def atomic_write(path: PathLike, mode: str = "w", *, encoding: str = "utf-8") ->
         raise ValueError(f'atomic_write mode must be "w" or "wb", got {mode!r}')
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    remove_stale_temps(target)
+    # .NAME.PID-XXXXXXXX.tmp: the pid tells a later write whether its writer is still alive.
+    prefix = f".{target.name}.{os.getpid()}-"
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".tmp")
     try:
         text_args = {} if mode == "wb" else {"encoding": encoding, "newline": ""}
         with os.fdopen(fd, mode, **text_args) as f:
@@ -529,6 +532,64 @@ def atomic_write(path: PathLike, mode: str = "w", *, encoding: str = "utf-8") ->
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
+
+
+_STARTED = time.time()  # this process wrote no temp file before this module was loaded
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Delete the temp files a killed writer left beside `target` (see atomic_write).
+
+    A temp file is stale when the process named in it is gone, or runs but started after the file
+    was last written (a recycled pid); one of ours is stale when older than this process. Names
+    without a pid (older versions) are removed when older than this process.
+    """
+    name = re.escape(target.name)
+    ours = re.compile(rf"^\.{name}\.(\d+)-[a-z0-9_]{{8}}\.tmp$")
+    legacy = re.compile(rf"^\.{name}\.[a-z0-9_]{{8}}\.tmp$")
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
+        for entry in entries:
+            match = ours.match(entry.name)
+            if match is None and legacy.match(entry.name) is None:
+                continue
+            with contextlib.suppress(OSError):
+                mtime = entry.stat().st_mtime
+                pid = int(match.group(1)) if match else os.getpid()
+                if not _writer_alive(pid, mtime):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _writer_alive(pid: int, mtime: float) -> bool:
+    """Whether process `pid` may still be writing a temp file last modified at `mtime`."""
+    if pid == os.getpid():
+        return mtime >= _STARTED
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would end the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    started = _process_start(pid)
+    return started is None or mtime >= started - 1.0  # /proc/stat's boot time is in seconds
+
+
+def _process_start(pid: int) -> float | None:
+    """Unix time process `pid` started (Linux /proc); None where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _fsync_dir(directory: Path) -> None:
