@@ -410,3 +410,8 @@ def lm_eval_task(
             "target_delimiter": style.letter_delimiter,
         }
     return config
+
+
+from domaintune.verbs import make_callable  # noqa: E402 (last: the module is complete)
+
+make_callable(__name__, "domaintune.eval.api:mcq")  # dt.eval.mcq(model, exam, ...)

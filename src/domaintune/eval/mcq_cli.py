@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ def mcq(
     lm-eval's ceval-valid/cmmlu/mmlu `acc`). acc_option / acc_option_norm: which option text is
     likeliest (lm-eval's multiple_choice `acc` / `acc_norm` over the option texts).
     """
+    from domaintune.eval import api
     from domaintune.eval import mcq as exam
     from domaintune.eval.results import GROUPS
     from domaintune.records import DataError
@@ -60,31 +62,24 @@ def mcq(
     _check_choice("--prompt", prompt, (*exam.PROMPTS, *exam.STYLES))
     _check_choice("--scoring", scoring, exam.SCORINGS)
     _check_choice("--group", group, GROUPS)
+    _check_choice("--dtype", dtype, ("float32", "bfloat16", "float16"))
     if bool(shots) != bool(dev):
         raise fail("--shots K and --dev PATH go together: the shots are the dev questions", 2)
+    if not model.exists():
+        raise fail(f"--model {model}: no such directory", 1)
     try:
-        files = exam.exam_files(_resolve(data))
-        style = _style(prompt, {fmt or exam.detect_format(f) for f in files})
-        questions = [q for f in files for q in exam.read_questions(f, fmt)]
-        picked = exam.pick_shots(questions, exam.read_exam(_resolve(dev), fmt), shots)
+        with _progress() as progress:
+            result = api.mcq(
+                model, data, fmt=fmt, prompt=prompt, shots=shots, dev=dev, scoring=scoring,
+                group=group, batch_size=batch_size, max_len=max_len, dtype=dtype,
+                device=device, progress=progress,
+            )  # fmt: skip
     except (DataError, ValueError) as err:
         raise fail(str(err), 1) from None
-    except OSError as err:  # unreadable file or folder
-        raise fail(f"cannot read the exam ({err})", 1) from None
-    lm, tokenizer = _load(model, dtype, device)
-    items = _score(exam, lm, tokenizer, questions, style, picked, scoring, batch_size, max_len)
-    settings = {
-        "data": [str(f) for f in files],
-        "format": fmt,
-        "prompt": style.name,
-        "shots": shots,
-        "dev": [str(d) for d in dev],
-        "scoring": scoring,
-        "batch_size": batch_size,
-        "max_len": max_len,
-        "dtype": dtype,
-    }
-    result = exam.mcq_result(items, str(model), group=group, settings=settings)
+    except OSError as err:  # unreadable file or folder, or a model that cannot load
+        raise fail(f"cannot read the exam or the model ({err})", 1) from None
+    except RuntimeError as err:  # e.g. an unknown --device
+        raise fail(f"--device {device}: {err}", 2) from None
     _print_table(result["metrics"], result["by_set"])
     if result["counts"]["truncated"]:
         typer.echo(
@@ -104,70 +99,29 @@ def _check_choice(option: str, value: str | None, allowed: tuple[str, ...]) -> N
         raise fail(f"{option} {value!r}: choose one of {', '.join(allowed)}", 2)
 
 
-def _resolve(paths: list[Path]) -> list[Path]:
-    from domaintune.resources import resolve
-
-    return [resolve(str(p)) for p in paths]  # builtin:mcq_domain.jsonl names a bundled file
-
-
-def _style(prompt: str, formats: set[str]):
-    from domaintune.eval.mcq import style_for
-
-    styles = {style_for(f, prompt).name: style_for(f, prompt) for f in formats}
-    if len(styles) > 1:
-        raise ValueError(
-            f"the files are in several formats ({', '.join(sorted(formats))}) with different "
-            "prompts; pass --prompt ceval, cmmlu or mmlu, or score them separately"
-        )
-    return next(iter(styles.values()))
-
-
-def _load(model: Path, dtype: str, device: str):
-    import torch
-
-    from domaintune.models import load_for_eval
-
-    if dtype not in ("float32", "bfloat16", "float16"):
-        raise fail(f"--dtype {dtype!r}: choose float32, bfloat16 or float16", 2)
-    try:
-        lm, tokenizer = load_for_eval(model, dtype=dtype)
-    except (OSError, ValueError) as err:
-        raise fail(f"--model {model}: cannot load a model or adapter ({err})", 1) from None
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        return lm.to(device), tokenizer
-    except (RuntimeError, ValueError) as err:
-        raise fail(f"--device {device}: {err}", 2) from None
-
-
-def _score(exam, lm, tokenizer, questions, style, shots, scoring, batch_size, max_len):
+@contextlib.contextmanager
+def _progress():
+    """Yields the callback the scorer reports (done, total) to; the bar (stderr) starts with the
+    first report, so errors found while reading the exam print alone."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from domaintune.records import DataError
-
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"scoring {len(questions)} questions", total=None)
+    bar = Progress(*columns, console=Console(stderr=True), transient=True)
+    task = None
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def report(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("scoring", total=total)
+        bar.update(task, completed=done, total=total)
 
-        try:
-            return exam.score(
-                lm,
-                tokenizer,
-                questions,
-                style=style,
-                shots=shots,
-                scoring=scoring,
-                batch_size=batch_size,
-                max_len=max_len,
-                progress=progress,
-            )
-        except DataError as err:
-            raise fail(str(err), 1) from None
+    try:
+        yield report
+    finally:
+        if task is not None:
+            bar.stop()
 
 
 def _print_table(metrics: dict[str, float], by_set: dict[str, dict[str, Any]]) -> None:

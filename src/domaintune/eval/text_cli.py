@@ -116,27 +116,31 @@ def gen(
         raise fail(
             "need --temperature >= 0, 0 <= --top-p <= 1, --batch-size and --max-new-tokens >= 1", 2
         )
-    files = data or predictions or []
-    items = _read_items(files, generated=bool(data))
-    settings: dict[str, Any] = {"metrics": list(chosen), "rouge_stemmer": rouge_stemmer}
-    if model is not None:
-        options = dict(
-            batch_size=batch_size,
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            seed=seed,
-        )
-        _answer(items, model, dtype=dtype, template=template, **options)
-        settings.update(template=template or "tokenizer", dtype=dtype, **options)
-    label = str(model) if model is not None else ",".join(str(f) for f in files)
-    result = gen_result(items, chosen, model=label, group=group, use_stemmer=rouge_stemmer)
-    result["settings"] = {**settings, "files": [str(f) for f in files]}
+    from domaintune.eval import api
+    from domaintune.records import DataError
+
+    _set_names(data or predictions or [], "--data" if data else "--predictions")
+    if model is not None and not model.exists():
+        raise fail(f"--model {model}: no such directory", 1)
+    try:
+        if model is not None:
+            result = api.gen(
+                model, data, metrics=chosen, template=template, group=group,
+                batch_size=batch_size, max_new_tokens=max_new_tokens, temperature=temperature,
+                top_p=top_p, seed=seed, dtype=dtype, rouge_stemmer=rouge_stemmer,
+            )  # fmt: skip
+        else:
+            result = api.score_predictions(
+                predictions, metrics=chosen, group=group, rouge_stemmer=rouge_stemmer
+            )
+    except DataError as err:
+        raise fail(str(err), 1) from None
+    except (OSError, ValueError) as err:
+        raise fail(f"--model {model}: {err}", 1) from None
     if predictions_out is not None:
-        from domaintune.eval.generate import prediction_row
         from domaintune.io import write_jsonl
 
-        write_jsonl(predictions_out, (prediction_row(item) for item in items))
+        write_jsonl(predictions_out, (_prediction_row(r) for r in result["items"]))
     if out is not None:
         from domaintune.io import write_json
 
@@ -144,30 +148,9 @@ def gen(
     _print_gen(result, chosen)
 
 
-def _read_items(files: Sequence[Path], *, generated: bool) -> list[Any]:
-    """Eval rows (--data) or saved answers (--predictions) from every file, in order."""
-    from domaintune.eval.generate import read_gen_items, read_predictions
-    from domaintune.records import DataError
-
-    _set_names(files, "--data" if generated else "--predictions")
-    read = read_gen_items if generated else read_predictions
-    try:
-        return [item for f in files for item in read(f)]
-    except DataError as err:
-        raise fail(str(err), 1) from None
-
-
-def _answer(items: Sequence[Any], model: Path, *, dtype: str, template: str | None, **options):
-    """Fill each item's prediction with the model's answer."""
-    from domaintune.eval.generate import generate_answers
-
-    lm, tokenizer = _load_model(model, dtype)
-    try:
-        answers = generate_answers(lm, tokenizer, items, template=template, **options)
-    except ValueError as err:
-        raise fail(f"--model {model}: {err}", 1) from None
-    for item, answer in zip(items, answers, strict=True):
-        item.prediction = answer
+def _prediction_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A scored result row as a `--predictions-out` row (readable by `read_predictions`)."""
+    return {k: row[k] for k in ("id", "set", "question", "reference", "prediction", "dimension")}
 
 
 def _check_template_name(template: str | None) -> None:
@@ -175,55 +158,6 @@ def _check_template_name(template: str | None) -> None:
 
     if template is not None and template not in list_templates():
         raise fail(f"--template {template!r}: choose one of {', '.join(list_templates())}", 2)
-
-
-def gen_result(
-    items: Sequence[Any], metrics: Sequence[str], *, model: str, group: str, use_stemmer: bool
-) -> dict[str, Any]:
-    """Score answered rows and assemble the `gen` result (results.result_doc layout)."""
-    from domaintune.eval.metrics import score_pair, summarize
-    from domaintune.eval.results import result_doc
-
-    scored = [
-        score_pair(i.prediction or "", i.answer, metrics, use_stemmer=use_stemmer) for i in items
-    ]
-    by_set: dict[str, list] = {}
-    by_dim: dict[str, list] = {}
-    for item, s in zip(items, scored, strict=True):
-        by_set.setdefault(item.subject, []).append(s)
-        if item.dimension is not None:
-            by_dim.setdefault(item.dimension, []).append(s)
-    rows = [
-        {
-            "id": item.id,
-            "set": item.subject,
-            "question": item.question,
-            "reference": item.answer,
-            "prediction": item.prediction,
-            "dimension": item.dimension,
-            "scores": s.scores,
-        }
-        for item, s in zip(items, scored, strict=True)
-    ]
-    overall = summarize(scored, metrics)
-    counts = {
-        "rows": overall.pop("n"),
-        "empty_predictions": sum(not s.prediction.strip() for s in scored),
-        "empty_references": sum(not s.reference.strip() for s in scored),
-        "chinese_rows": sum(s.chinese for s in scored),
-        "english_rows": sum(not s.chinese for s in scored),
-        "no_dimension": sum(item.dimension is None for item in items),
-    }
-    return result_doc(
-        "gen",
-        model,
-        group=group,
-        metrics=overall,
-        by_set={name: summarize(rows_, metrics) for name, rows_ in by_set.items()},
-        by_dimension={name: summarize(rows_, metrics) for name, rows_ in sorted(by_dim.items())},
-        items=rows,
-        counts=counts,
-    )
 
 
 def _print_gen(result: dict[str, Any], metrics: Sequence[str]) -> None:
