@@ -1,0 +1,1 @@
+"""Instruction data from a teacher model, labelled datasets and FAQ pages (`data synth`)."""
