@@ -82,7 +82,7 @@ def _result_doc(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return None  # iter_rows reports it with a location
+        return None  # read_eval_items reports it with a location
     if isinstance(data, dict) and "kind" in data and isinstance(data.get("items"), list):
         return data
     return None
@@ -293,6 +293,7 @@ class JudgeClient:
     def __post_init__(self) -> None:
         from openai import OpenAI
 
+        quiet_http_logs()
         # The client's own retries are off: ours count them and use our backoff.
         self._client = OpenAI(
             base_url=self.endpoint, api_key=self.api_key, max_retries=0, timeout=self.timeout
@@ -345,6 +346,20 @@ class JudgeClient:
 
 
 _STATS = ("requests", "retries", "cache_hits", "prompt_tokens", "completion_tokens")
+
+
+# Loggers that print request URLs (httpx's INFO "HTTP Request: POST <url>"; openai's client uses
+# httpx or httpx2) or request details at DEBUG: an endpoint's user:password@ or ?key= would show.
+HTTP_LOGGERS = ("httpx", "httpx2", "httpcore", "openai")
+
+
+def quiet_http_logs() -> None:
+    """Raise the HTTP client loggers to WARNING so an endpoint's credentials are never logged;
+    our own counters (requests, retries, tokens) report the traffic instead."""
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:  # NOTSET (inherit) included
+            logger.setLevel(logging.WARNING)
 
 
 def redact_url(url: str) -> str:
