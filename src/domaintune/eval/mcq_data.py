@@ -14,7 +14,7 @@ from domaintune.records import EVAL_LETTERS, DataError, EvalItem
 FORMATS = ("ceval", "cmmlu", "mmlu", "jsonl")
 PROMPTS = ("official", "lm-eval")  # --prompt: each format's official prompt, or lm-eval's
 SCORINGS = ("both", "letter", "option")
-# Names that say what is scored (docs/eval-mcq.md, "Metrics", names lm-eval's equivalents).
+# Names that say what is scored; docs/eval-mcq.md gives lm-eval's name for each.
 METRICS = ("acc_letter", "acc_option", "acc_option_norm", "acc_option_bytes")
 LETTERS = EVAL_LETTERS
 OPTION_DELIMITER = " "  # lm-eval's default target_delimiter, before each option's text
@@ -76,7 +76,8 @@ def _names(blob: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Style:
-    """An official prompt format: header, item layout, answer cue and the text before a letter."""
+    """A prompt format (official or lm-eval's): header, item layout, answer cue, text before a
+    letter."""
 
     name: str
     header: str  # with {subject}
