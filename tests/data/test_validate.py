@@ -201,6 +201,18 @@ def test_empty_file(tmp_path: Path) -> None:
     assert result.stdout == f"{path}: 0 rows read, 0 valid, 0 invalid\n"
 
 
+@pytest.mark.parametrize(("verb", "word"), [("clean", "clean"), ("dedup", "deduplicate")])
+@pytest.mark.parametrize("text", ["", "\n  \n"])
+def test_clean_and_dedup_fail_on_an_empty_input_like_validate(tmp_path, verb, word, text):
+    path = tmp_path / "docs.jsonl"
+    path.write_text(text, "utf-8")
+    result = runner.invoke(app, ["data", verb, str(path), str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 1
+    message = f"{path}: no documents (it is empty or blank); nothing to {word}"
+    assert result.stderr == f"error: {message}\n"
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

@@ -33,6 +33,7 @@ def clean(
     if lang not in LANGS:
         raise fail(f"--lang {lang!r}: choose one of {', '.join(LANGS)}", 2)
     require_jsonl(out, "OUT")
+    require_documents(src, "clean")
     config = CleanConfig(langs=LANGS[lang], redact_pii=redact_pii)
     try:
         summary = clean_file(
@@ -47,6 +48,19 @@ def clean(
     if summary.pii:
         typer.echo("PII redacted: " + ", ".join(f"{k}: {v}" for k, v in summary.pii.items()))
     typer.echo(f"wrote {summary.counts.kept} documents to {out}")
+
+
+def require_documents(src: Path, verb: str) -> None:
+    """Exit 1 on an input without documents (as `data validate` does), before writing anything."""
+    from domaintune.io import read_documents
+    from domaintune.records import DataError
+
+    try:
+        empty = next(iter(read_documents(src)), None) is None
+    except DataError as err:
+        raise fail(f"{err}; nothing written", 1) from None
+    if empty:
+        raise fail(f"{src}: no documents (it is empty or blank); nothing to {verb}", 1)
 
 
 def decontaminate(

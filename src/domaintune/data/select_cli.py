@@ -23,6 +23,7 @@ def dedup(
     num_proc: int = typer.Option(1, "--num-proc", min=1, help="Processes for hashing (pass 1)."),
 ) -> None:
     """Drop exact and near duplicates (MinHash LSH); keep the longest document per cluster."""
+    from domaintune.data.corpus_cli import require_documents
     from domaintune.data.dedup import dedup_documents
     from domaintune.records import DataError
 
@@ -30,6 +31,7 @@ def dedup(
         require_jsonl(path, option)
     if not 0.0 < threshold < 1.0:
         raise fail(f"--threshold {threshold}: give a value between 0 and 1", 2)
+    require_documents(src, "deduplicate")
     try:
         result = dedup_documents(
             src, out, threshold=threshold, ngram=ngram, num_perm=num_perm, verify=verify,
