@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ def _run(fn: Callable[..., dict[str, Any]], out: Path, *args: Any) -> None:
     from domaintune.records import DataError
     from domaintune.synth.client import TeacherError
 
+    for name in ("httpx", "httpx2"):  # one INFO line per request otherwise (URLs, no keys)
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         report = fn(*args)
     except (DataError, TeacherError) as err:

@@ -37,6 +37,8 @@ class Candidate:
     provenance: dict[str, Any]
     extra_meta: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None  # a kind's own check failed (say, a quote not in the source)
+    # Answers of translation tasks are in another language: checked only where they must match.
+    answer_in_lang: bool = False
 
     @property
     def prompt(self) -> str:
@@ -121,7 +123,9 @@ class Synth:
         """Filter the candidates (checks, then novelty), number and shape the kept rows."""
         passed = []
         for c in self.candidates:
-            reason = c.problem or check_row(c.prompt, c.answer, lang=c.lang, limits=limits)
+            reason = c.problem or check_row(
+                c.prompt, c.answer, lang=c.lang, answer_lang=c.answer_in_lang, limits=limits
+            )
             if reason is not None:
                 self.reject(c.summary(), reason)
             else:

@@ -95,14 +95,21 @@ class Limits:
     max_answer: int = 4096
 
 
-def check_row(prompt: str, answer: str, *, lang: str | None, limits: Limits) -> str | None:
-    """The first failing check's reason (length, language, refusal, restates), or None."""
+def check_row(
+    prompt: str, answer: str, *, lang: str | None, limits: Limits, answer_lang: bool = True
+) -> str | None:
+    """The first failing check's reason (length, language, refusal, restates), or None.
+
+    `lang` is the prompt's expected language (None: any); `answer_lang` checks the answer too.
+    """
     p, a = len(text_tokens(prompt)), len(text_tokens(answer))
     if not limits.min_prompt <= p <= limits.max_prompt:
         return "prompt_length"
     if not limits.min_answer <= a <= limits.max_answer:
         return "answer_length"
-    if lang is not None and (language(prompt) != lang or language(answer) != lang):
+    if lang is not None and (
+        language(prompt) != lang or (answer_lang and language(answer) != lang)
+    ):
         return "language"
     if is_refusal(answer):
         return "refusal"

@@ -97,7 +97,8 @@ def parse_qa(request: Request, content: str) -> list[Candidate]:
                 "quote_span": [s0 + where[0], s0 + where[1]] if where else None}  # fmt: skip
         dim = item.get("dimension")
         dim = dim if dim in ("knowledge", "reasoning") else "knowledge"
-        cand = Candidate(turns(question, answer), ctx["lang"], prov, {"dimension": dim})
+        cand = Candidate(turns(question, answer), ctx["lang"], prov, {"dimension": dim},
+                         answer_in_lang=True)  # fmt: skip
         cand.problem = None if where else "quote_not_in_source"
         out.append(cand)
     return out
@@ -221,7 +222,7 @@ def parse_translation(request: Request, content: str) -> list[Candidate]:
     ctx = request.context
     messages = [m for m in _translated(request, content) if m["role"] != "system"]
     prov = {"pair_of": ctx["pair_of"], "from": ctx["from"], "to": ctx["to"]}
-    return [Candidate(messages, ctx["to"], prov)]
+    return [Candidate(messages, ctx["to"], prov, answer_in_lang=True)]
 
 
 def back_requests(first: Sequence[Request], found: Sequence[list[Candidate]]) -> list[Request]:
@@ -249,4 +250,4 @@ def parse_back(request: Request, content: str) -> list[Candidate]:
     messages = [m for m in _translated(request, content) if m["role"] != "system"]
     prov = {"pair_of": ctx["pair_of"], "via": ctx["from"],
             "pivot": [m["content"] for m in ctx["pivot"]]}  # fmt: skip
-    return [Candidate(messages, ctx["to"], prov)]
+    return [Candidate(messages, ctx["to"], prov, answer_in_lang=True)]
