@@ -14,10 +14,11 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import xxhash
 
-# Han (CJK unified, ext. A, compatibility), kana and hangul: scripts written without spaces.
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
-# One CJK character, or a run of other letters/digits (a latin word).
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+from domaintune.text import CJK_RANGES
+
+# One CJK character (Han, kana, hangul: scripts written without spaces), or a run of other
+# letters/digits (a latin word).
+_TOKEN = re.compile(f"[{CJK_RANGES}]|[^\\W_{CJK_RANGES}]+")
 _NON_WORD = re.compile(r"[\W_]+")
 
 MAX_HASH = np.uint32(0xFFFFFFFF)  # the signature value of an empty shingle set

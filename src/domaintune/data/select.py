@@ -21,6 +21,7 @@ from domaintune.data.accounting import Counts, Rejects, write_report
 from domaintune.data.minhash import normalise
 from domaintune.io import PathLike, file_stem, iter_rows, write_jsonl
 from domaintune.records import RawRow, parse_conversation
+from domaintune.text import CJK_RUN_RE, LATIN_WORD_RE
 
 TAXONOMY = (
     "qa",
@@ -54,10 +55,6 @@ _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "吗[？?]?$", "[？?]", r"\bwhat\b", r"\bwhich\b", r"\bhow\b", r"\bwho\b")),
 )  # fmt: skip
 _COMPILED = tuple((name, re.compile("|".join(keys), re.IGNORECASE)) for name, keys in _RULES)
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
-_LATIN_WORD = re.compile(
-    r"[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+"
-)
 DEFAULT_DIM = 1024  # hashed feature dimension: 10k prompts take 40 MiB as float32
 THIN_SHARE = 0.5  # a category is thin below half of an even share of the rows
 
@@ -99,9 +96,9 @@ def load_prompts(path: PathLike) -> Prompts:
 def _features(text: str) -> list[str]:
     """Character 1-3 grams of CJK runs, word unigrams and bigrams of latin text."""
     norm = normalise(text)
-    feats = [run[i : i + n] for run in _CJK_RUN.findall(norm) for n in (1, 2, 3)
+    feats = [run[i : i + n] for run in CJK_RUN_RE.findall(norm) for n in (1, 2, 3)
              for i in range(len(run) - n + 1)]  # fmt: skip
-    words = _LATIN_WORD.findall(norm)
+    words = LATIN_WORD_RE.findall(norm)
     return feats + words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
 

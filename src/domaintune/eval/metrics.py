@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from domaintune.text import HAN_RE
+
 METRICS = ("em", "f1", "rouge_l_char", "rouge_l_word", "bleu")
 # Names accepted by --metrics; "rouge_l" selects both ROUGE-L figures.
 METRIC_CHOICES = {
@@ -41,7 +43,7 @@ METRIC_CHOICES = {
 }
 
 # Han ideographs: CJK Unified Ideographs, Extension A, Compatibility Ideographs, Extensions B-H.
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_HAN = HAN_RE  # the project's one definition (domaintune.text)
 _SQUAD_PUNCT = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
