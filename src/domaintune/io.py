@@ -290,6 +290,13 @@ def _paths(path: PathLike | Iterable[PathLike]) -> list[PathLike]:
     return list(path)
 
 
+def label(path: PathLike | Iterable[PathLike]) -> str:
+    """A short name for progress bars: a file's name, or the first of several and a count."""
+    paths = _paths(path)
+    first = Path(paths[0]).name if paths else "nothing"
+    return first if len(paths) == 1 else f"{first} and {len(paths) - 1} more"
+
+
 def relative_id(file: Path, root: Path) -> str:
     """A whole-file document's id: its path under the folder read, without the suffix."""
     rel = file.relative_to(root).as_posix()

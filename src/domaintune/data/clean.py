@@ -8,7 +8,6 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
@@ -16,7 +15,7 @@ from domaintune.data.clean_pii import redact_pii
 from domaintune.data.clean_text import html_to_text, looks_like_html, normalise, remove_boilerplate
 from domaintune.data.parallel import ordered_map
 from domaintune.data.quality import SOURCES, CleanConfig, first_failure
-from domaintune.io import UNSUPPORTED_FILE, PathLike, atomic_write, read_documents
+from domaintune.io import UNSUPPORTED_FILE, PathLike, atomic_write, label, read_documents
 from domaintune.records import Document
 
 __all__ = ["CleanConfig", "CleanResult", "clean_document", "clean_documents", "clean_file"]
@@ -121,7 +120,7 @@ def clean_file(
     counts = summary.counts
     with atomic_write(out) as f, Rejects(rejects, counts) as rej:
         results = clean_documents(read_documents(src), config=config, num_proc=num_proc)
-        for result in progress(results, f"cleaning {Path(src).name}"):
+        for result in progress(results, f"cleaning {label(src)}"):
             counts.read += 1
             summary.lines_removed.update(result.lines_removed)
             summary.pii.update(result.pii)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,22 +11,22 @@ from typing import Any
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.minhash import text_tokens
 from domaintune.data.parallel import ordered_map
-from domaintune.io import PathLike, atomic_write, read_eval_items, read_records
+from domaintune.io import PathLike, atomic_write, label, read_eval_items, read_records
 from domaintune.records import Conversation, DataError, Document
+from domaintune.text import is_han
 
 # GPT-3's contamination rule: 13-gram overlap on words (Brown et al. 2020, Appendix C).
 WORD_NGRAM = 13
 # Chinese has no spaces: character n-grams. 25 characters ~ 13 words at about 2 characters per
 # word (our conversion, not from a paper).
 CHAR_NGRAM = 25
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # One unit per CJK character, one per run of other letters/digits; punctuation and case dropped:
 # the same tokens as `data dedup` shingles.
 units = text_tokens
 
 
 def _is_chinese(toks: list[str]) -> bool:
-    return sum(bool(_CJK_RE.fullmatch(t)) for t in toks) * 2 >= len(toks)
+    return sum(is_han(t) for t in toks) * 2 >= len(toks)
 
 
 def _grams(toks: list[str], n: int) -> Iterator[str]:
@@ -118,7 +117,7 @@ def decontaminate_file(
     import json
 
     counts, hits = Counts(), []
-    records = progress(read_records(src), f"decontaminating {Path(src).name}")
+    records = progress(read_records(src), f"decontaminating {label(src)}")
     # Large chunks: the eval index travels with every chunk sent to a worker process.
     checked = ordered_map(
         functools.partial(_check_chunk, index=index), records, num_proc=num_proc, chunk_size=2048

@@ -135,7 +135,7 @@ def gen(
         item.prediction = answer
     result = gen_result(items, metrics, model=_label(model), group=group, use_stemmer=rouge_stemmer)
     result["settings"] = {
-        "metrics": list(metrics), "rouge_stemmer": rouge_stemmer,
+        "metrics": list(result["metrics"]), "rouge_stemmer": rouge_stemmer,
         "template": template or "tokenizer", "dtype": dtype, **options,
         "files": [str(f) for f in files],
     }  # fmt: skip
@@ -164,10 +164,13 @@ def score_predictions(
 def gen_result(
     items: Sequence[Any], metrics: Sequence[str], *, model: str, group: str, use_stemmer: bool
 ) -> dict[str, Any]:
-    """Score answered rows and assemble the `gen` result (results.result_doc layout)."""
-    from domaintune.eval.metrics import score_pair, summarize
+    """Score answered rows and assemble the `gen` result (results.result_doc layout).
+
+    `metrics` as the command takes them: rouge_l is both rouge_l_char and rouge_l_word."""
+    from domaintune.eval.metrics import parse_metrics, score_pair, summarize
     from domaintune.eval.results import result_doc
 
+    metrics = parse_metrics(",".join(metrics))
     scored = [
         score_pair(i.prediction or "", i.answer, metrics, use_stemmer=use_stemmer) for i in items
     ]
