@@ -202,10 +202,14 @@ def test_txt_file_and_directory(tmp_path: Path) -> None:
     (tmp_path / ".hidden.txt").write_text("skip me", "utf-8")
     (tmp_path / "readme.md").write_text("not data", "utf-8")
     assert list(read_documents(tmp_path / "a.txt")) == [Document("a", "alpha", source="a.txt")]
+    # In a folder, a whole-file document's id is its path under the folder (no clash between
+    # b/notes.txt and notes.txt); a file no reader takes is counted, never skipped silently.
+    readme = tmp_path / "readme.md"
     assert list(read_documents(tmp_path)) == [
         Document("a", "alpha", source="a.txt"),
-        Document("notes", "line 1\nline 2\n", source="notes.txt"),
+        Document("b/notes", "line 1\nline 2\n", source="notes.txt"),
         Document("c-1", "gamma", source="c"),
+        Document(readme.as_posix(), "", source="readme.md", meta={"unsupported_file": ".md"}),
     ]
 
 
@@ -427,7 +431,8 @@ def test_unsupported_suffix(tmp_path: Path) -> None:
     path = tmp_path / "data.xml"
     path.write_text("<a/>", "utf-8")
     assert str(error_of(iter_rows, path)) == (
-        f"{path}: unsupported file type; use one of .jsonl.gz, .jsonl, .json, .csv, .parquet, .txt"
+        f"{path}: unsupported file type; use one of .jsonl.gz, .jsonl, .json, .csv, .parquet, "
+        ".txt, .html, .htm"
     )
 
 
@@ -522,6 +527,7 @@ def test_manifest_round_trip(tmp_path: Path) -> None:
     assert path == tmp_path / "stage" / "manifest.json"
     assert manifest is not None
     assert manifest.pop("created_at").endswith("+00:00")
+    assert isinstance(manifest.pop("created_at_ns"), int)
     assert manifest == {
         "stage": "clean",
         "status": "ok",
