@@ -220,7 +220,8 @@ def test_clean_and_dedup_fail_on_an_empty_input_like_validate(tmp_path, verb, wo
         ("missing.jsonl", "no such file or directory; check the path"),
         (
             "notes.xml",
-            "unsupported file type; use one of .jsonl.gz, .jsonl, .json, .csv, .parquet, .txt",
+            "unsupported file type; use one of .jsonl.gz, .jsonl, .json, .csv, .parquet, .txt, "
+            ".html, .htm",
         ),
     ],
 )
@@ -425,7 +426,7 @@ def test_too_long_chars_rejected_before_tokenizing(tmp_path: Path, tiny_model_di
 
 
 _PEAK = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from transformers import AutoTokenizer
 from domaintune.data.validate import validate_file
@@ -433,13 +434,24 @@ from domaintune.data.validate import validate_file
 tok = AutoTokenizer.from_pretrained(sys.argv[1])
 path, mb = Path(sys.argv[2]), float(sys.argv[3])
 text = "the heart pumps blood through the arteries. " * int(mb * 2**20 / 44)
+path.write_text(json.dumps({"instruction": "q", "output": "a"}) + "\\n", "utf-8")
+validate_file(path, tokenizer=tok, max_len=64)  # imports and first calls: not counted
 path.write_text(json.dumps({"instruction": "q", "output": text}) + "\\n", "utf-8")
 del text
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def peak():  # KiB. The process's VmHWM: getrusage's ru_maxrss also keeps exited threads' peaks
+    status = open("/proc/self/status").read()
+    return int(status.split("VmHWM:")[1].split()[0])
+
+
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # Linux: the peak restarts from the current RSS (the setup is not counted)
+before = peak()
 start = time.perf_counter()
 report = validate_file(path, tokenizer=tok, max_len=64)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-print(json.dumps({"mib": (peak - before) / 1024, "s": time.perf_counter() - start,
+after = peak()
+print(json.dumps({"mib": (after - before) / 1024, "s": time.perf_counter() - start,
                   "reasons": report.by_reason()}))
 """
 
@@ -454,14 +466,16 @@ def _validate_peak(tmp_path: Path, tokenizer: Path, mb: float) -> dict:
 
 
 def test_huge_sample_memory_and_time_are_bounded(tmp_path: Path, tiny_model_dir) -> None:
-    """2 MiB in one sample: tokenizing it would add ~290 MiB of peak memory and take seconds."""
+    """2 MiB in one sample: tokenizing it would add ~290 MiB of peak memory (measured: 10)."""
     result = _validate_peak(tmp_path, tiny_model_dir, 2)
+    print("RESULT", json.dumps(result))
     assert result["reasons"] == {"too_long_chars": 1}
-    assert result["mib"] < 60 and result["s"] < 5, result
+    assert result["mib"] < 30 and result["s"] < 5, result
 
 
 @pytest.mark.slow
 def test_fifty_megabyte_sample_in_seconds(tmp_path: Path, tiny_model_dir) -> None:
     result = _validate_peak(tmp_path, tiny_model_dir, 50)
+    print("RESULT", json.dumps(result))
     assert result["reasons"] == {"too_long_chars": 1}
     assert result["mib"] < 400 and result["s"] < 20, result
