@@ -1,0 +1,128 @@
+"""The batching engine against transformers' own generate: same greedy tokens, whatever joins."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import torch
+
+from domaintune.eval.generate import generate_ids
+from domaintune.models import load_for_eval
+from domaintune.serve.engine import (
+    Engine,
+    SamplingParams,
+    Sequence,
+    safe_prefix,
+    stop_cut,
+    wait_idle,
+)
+from domaintune.serve.loading import ServeError, load_served, resolve_model
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model_dir, adapters):
+    return load_served(tiny_model_dir, {k: str(v) for k, v in adapters.items()})
+
+
+def _prompts(tokenizer, texts):
+    return [tokenizer(t)["input_ids"] for t in texts]
+
+
+def _reference(path, prompts, max_new):
+    model, tok = load_for_eval(path)
+    stops = json.loads((path / "generation_config.json").read_text())["eos_token_id"]
+    return generate_ids(model, prompts, stop_ids=stops, pad_id=stops[0], batch_size=1,
+                        max_new_tokens=max_new, show_progress=False)  # fmt: skip
+
+
+def test_greedy_equals_generate_with_joins_and_mixed_adapters(loaded, tiny_model_dir, adapters):
+    model, served = loaded
+    assert sorted(served) == ["law", "med", "model"]
+    texts = [f"the heart pumps {w}" for w in ("blood", "oxygen", "day", "veins", "心脏 把")]
+    prompts = _prompts(served["model"].tokenizer, texts)
+    refs = {"model": _reference(tiny_model_dir, prompts, 12),
+            "med": _reference(adapters["med"], prompts, 12)}  # fmt: skip
+    assert refs["model"] != refs["med"]  # the adapter changes the answers
+    engine = Engine(model, served, max_batch=3).start()  # fewer slots than requests: some wait
+    try:
+        done = threading.Semaphore(0)
+        seqs = []
+        for i, p in enumerate(prompts * 2):  # base and adapter rows interleaved in one batch
+            name = "model" if i % 2 == 0 else "med"
+            seqs.append((name, i % len(prompts), engine.submit(Sequence(
+                served[name], p, SamplingParams(max_tokens=12), lambda s, d, f: f and done.release()
+            ))))  # fmt: skip
+            if i == 2:  # later requests join a batch that is already decoding
+                while engine.steps < 3:
+                    time.sleep(0.005)
+        for _ in seqs:
+            done.acquire()
+        for name, k, seq in seqs:
+            assert seq.tokens == refs[name][k], (name, k)
+            assert seq.finish_reason == ("length" if len(seq.tokens) == 12 else "stop")
+        assert engine.stats() == {"running": 0, "waiting": 0}
+    finally:
+        engine.close()
+
+
+def test_cancel_frees_slot_and_sampling_is_seeded(loaded):
+    model, served = loaded
+    engine = Engine(model, served, max_batch=2).start()
+    try:
+        long = Sequence(served["model"], [5, 6, 7], SamplingParams(max_tokens=500),
+                        lambda s, d, f: None)  # fmt: skip
+        engine.submit(long)
+        while engine.stats()["running"] == 0:
+            time.sleep(0.005)
+        long.cancel()
+        assert wait_idle(engine, 5)
+        assert long.finish_reason == "cancelled" and len(long.tokens) < 500
+        params = SamplingParams(max_tokens=10, temperature=1.0, top_p=0.9, seed=7)
+        a = engine.generate("model", [[5, 6, 7]] * 2, params)
+        b = engine.generate("model", [[5, 6, 7]], params)
+        assert a[0].tokens == a[1].tokens == b[0].tokens  # same seed, same sample
+        c = engine.generate("model", [[5, 6, 7]], SamplingParams(10, 1.0, 1.0, seed=8))
+        assert c[0].tokens != a[0].tokens
+    finally:
+        engine.close()
+
+
+def test_stop_strings_are_cut_and_held_back():
+    assert stop_cut("abc END def", ("END",)) == 4
+    assert stop_cut("abc", ("x", "")) is None
+    assert safe_prefix("hello EN", ("END",)) == "hello "  # might become END: held back
+    assert safe_prefix("hello E\ufffd", ()) == "hello E"  # half a character
+    assert safe_prefix("hello ", ("END",)) == "hello "
+
+
+def test_refuses_expanded_vocabulary_and_missing_model(tiny_model_dir, adapters, tmp_path):
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    bigger = tmp_path / "bigger"
+    shutil.copytree(adapters["med"], bigger)
+    tok = AutoTokenizer.from_pretrained(str(bigger))
+    tok.add_tokens([f"<domain_{i}>" for i in range(40)])
+    tok.save_pretrained(str(bigger))
+    with pytest.raises(ServeError, match=r"expanded vocabulary \(527 tokens; the base has 487 "):
+        load_served(tiny_model_dir, {"big": str(bigger)})
+    with pytest.raises(FileNotFoundError, match="no such model folder"):
+        resolve_model(tmp_path / "nope")
+
+
+def test_run_dir_resolves_to_last_model_stage(tmp_path, tiny_model_dir, adapters):
+    run = tmp_path / "run"
+    (run / "cpt").mkdir(parents=True)
+    (run / "sft").mkdir()
+    (run / "recipe.yaml").write_text("stages:\n- {name: cpt}\n- {name: sft}\n- {name: ppl}\n")
+    (run / "cpt" / "final").symlink_to(tiny_model_dir)
+    (run / "sft" / "final").symlink_to(adapters["law"])
+    assert resolve_model(run) == run / "sft" / "final"
+    _, served = load_served(run)
+    assert sorted(served) == ["model", "run"]  # the base and the run's adapter
+    assert served["run"].adapter == "run"
+    assert torch.is_tensor(torch.tensor(served["run"].stop_ids))
