@@ -12,6 +12,7 @@ merges a JSON object into the settings. Settings:
     fault_every   only hashes with int(hash, 16) % fault_every == 0 get faults (default 1: all)
     retry_after   the Retry-After header sent with 429/500 (a string; none when null)
     storm_s       every request gets 429 for this many seconds after the first one arrives
+                  (setting it through /control starts a new storm at the next request)
     hang_after    after this many answered requests, hold every further request unanswered
     responder     "path/to/file.py:function": content = function(messages, body) (default: echo)
 The default reply content is "reply <hash[:8]>: <last user message>": deterministic per request.
@@ -162,7 +163,10 @@ async def _route(script: Script, method: str, path: str, raw: bytes) -> tuple[in
     if method == "GET" and path == "/stats":
         return 200, json.dumps(script.stats()).encode(), {}
     if method == "POST" and path == "/control":
-        script.settings.update(json.loads(raw))
+        update = json.loads(raw)
+        script.settings.update(update)
+        if "storm_s" in update:
+            script.first_at = None  # the storm starts with the next request
         return 200, b"{}", {}
     if method == "POST" and path.endswith("/chat/completions"):
         return await script.chat(json.loads(raw))

@@ -21,9 +21,9 @@ def _body(client: TeacherClient, messages) -> dict:
 
 def test_every_fault_is_retried_and_each_prompt_answered_once(tmp_path):
     faults = ["429", "500", "malformed", "nochoices", "timeout"]
-    with ScriptedServer(faults=faults, retry_after="0.05", timeout_sleep=1.0) as server:
+    with ScriptedServer(faults=faults, retry_after="0.05", timeout_sleep=0.5) as server:
         client = TeacherClient(server.url, "teacher", cache=RequestCache(tmp_path / "c.sqlite"),
-                               timeout=0.3, backoff=0.02, concurrency=4)  # fmt: skip
+                               timeout=0.25, backoff=0.02, concurrency=6)  # fmt: skip
         replies = client.run(_prompts(6))
         stats = server.stats()
     hashes = [body_hash(_body(client, m)) for m in _prompts(6)]
@@ -47,7 +47,7 @@ def test_retry_after_is_honoured(tmp_path):
         (reply,) = client.run(_prompts(1))
         elapsed = time.monotonic() - start
     assert reply is not None and reply.content.endswith("question 0")
-    assert 1.0 <= elapsed < 1.6  # Retry-After 1 s plus at most 25% jitter
+    assert 1.0 <= elapsed < 2.5  # Retry-After 1 s plus at most 25% jitter (and a busy machine)
     assert 1.0 <= client.usage.longest_wait_s <= 1.25
 
 
