@@ -69,7 +69,7 @@ def run_cpu(method: str, seq: int, ckpt: bool, args) -> dict:
     model, cfg = build(False, args.vocab, args.hidden, args.layers)
     if ckpt:
         model.gradient_checkpointing_enable({"use_reentrant": False})
-    model = apply_method(model, TrainSettings(method=method, lora_r=8, lora_dropout=0.0))
+    model = apply_method(model, TrainSettings(method=method, lora={"r": 8, "dropout": 0.0}))
     MODEL_PARAMS[:] = list(model.parameters())
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -106,7 +106,7 @@ def run_cuda(method: str, seq: int, ckpt: bool, args) -> dict:
     model, cfg = build(True, args.vocab, args.hidden, args.layers)
     if ckpt:
         model.gradient_checkpointing_enable({"use_reentrant": False})
-    model = apply_method(model.cuda(), TrainSettings(method=method, lora_r=8, lora_dropout=0.0))
+    model = apply_method(model.cuda(), TrainSettings(method=method, lora={"r": 8, "dropout": 0.0}))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
     ids = torch.randint(0, cfg.vocab_size, (args.batch, seq), device="cuda")

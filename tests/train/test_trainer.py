@@ -93,7 +93,7 @@ def test_sft_masks_prompt_and_loss_goes_down(tiny_model_dir, tmp_path):
 def test_lora_step_changes_exactly_the_trainable_parameters(tiny_model_dir):
     model, tok = load_for_eval(tiny_model_dir)
     model.train()
-    model = apply_method(model, _settings(method="lora", lora_r=4, lora_dropout=0.0))
+    model = apply_method(model, _settings(method="lora", lora={"r": 4, "dropout": 0.0}))
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)
@@ -152,7 +152,7 @@ def test_resume_matches_uninterrupted_run(tiny_model_dir, tmp_path, method):
         method=method,
         max_steps=8,
         save_steps=4,
-        lora_dropout=0.1,
+        lora={"dropout": 0.1},
         lr_scheduler="cosine",
         warmup_ratio=0.2,
         gradient_accumulation_steps=2,

@@ -103,19 +103,10 @@ def run_train(stage: TrainStage, ctx: StageContext) -> dict:
 
 
 def settings_from(train: TrainConfig, seed: int):
+    """The trainer's settings: every field of the stage's `train:` section, and the seed."""
     from domaintune.train.trainer import TrainSettings
 
-    d = train.model_dump()
-    lora = d.pop("lora")
-    d.pop("max_len")  # a data setting: used when the dataset is built
-    return TrainSettings(
-        **d,
-        seed=seed,
-        lora_r=lora["r"],
-        lora_alpha=lora["alpha"],
-        lora_dropout=lora["dropout"],
-        lora_target_modules=lora["target_modules"],
-    )
+    return TrainSettings(**train.model_dump(), seed=seed)
 
 
 def load_trainable(

@@ -14,19 +14,19 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import pickle
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import Field
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments, set_seed
 
 from domaintune import distributed
+from domaintune.config import TrainConfig
 from domaintune.models import QUANTIZATION_FILE, UnsafeWeightsError, require_safetensors
 from domaintune.templates import IGNORE_INDEX
 from domaintune.train.attention import packed_attention
@@ -40,44 +40,33 @@ from domaintune.train.plots import plot_loss_curves
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class TrainSettings:
-    """Plain training arguments (the `train:` recipe section maps onto these)."""
+class TrainSettings(TrainConfig):
+    """The recipe's `train:` section (config.TrainConfig, every field) plus what a run adds.
 
-    method: str = "lora"
-    learning_rate: float = 2e-4
-    embedding_learning_rate: float | None = None
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.03
-    warmup_steps: int | None = None
-    num_epochs: float = 1.0
-    max_steps: int = -1
-    batch_size: int = 8
-    gradient_accumulation_steps: int = 1
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    logging_steps: int = 10
-    eval_steps: int = 50
-    save_steps: int = 100
-    save_total_limit: int | None = 2
-    freeze_trainable_layers: int = 2
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    lora_target_modules: list[str] | str = "all-linear"
-    merge: bool = False
-    qlora: dict[str, Any] = field(default_factory=dict)
-    pack: bool = True
-    early_stopping_patience: int | None = None
-    early_stopping_metric: str | None = None
-    keep_best: bool = False
-    stop_on_nonfinite: bool = True
-    gradient_checkpointing: bool = False
-    deepspeed: str | None = None
-    fsdp: str | None = None
-    fsdp_config: str | None = None
+    Derived, not copied: a new recipe field reaches the trainer without touching this class.
+    """
+
     seed: int = 42
-    extra_args: dict[str, Any] = field(default_factory=dict)
+    extra_args: dict[str, Any] = Field(
+        default_factory=dict, description="more TrainingArguments (tests and benchmarks)"
+    )
+
+    # LoRA settings as peft names them
+    @property
+    def lora_r(self) -> int:
+        return self.lora.r
+
+    @property
+    def lora_alpha(self) -> int:
+        return self.lora.alpha
+
+    @property
+    def lora_dropout(self) -> float:
+        return self.lora.dropout
+
+    @property
+    def lora_target_modules(self) -> list[str] | str:
+        return self.lora.target_modules
 
 
 class TrainingDiverged(RuntimeError):
@@ -354,17 +343,17 @@ def training_arguments(
                 f"{s.save_steps}, eval_steps={s.eval_steps}) so that the best evaluation has a "
                 "checkpoint"
             )
-    distributed: dict[str, Any] = {}
+    multi: dict[str, Any] = {}
     if s.deepspeed:
-        distributed["deepspeed"] = s.deepspeed
+        multi["deepspeed"] = s.deepspeed
     if s.fsdp:
-        distributed["fsdp"] = s.fsdp
+        multi["fsdp"] = s.fsdp
         if s.fsdp_config:
-            distributed["fsdp_config"] = s.fsdp_config
-    if cpu and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        distributed["ddp_backend"] = "gloo"  # NCCL needs GPUs
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        distributed["ddp_find_unused_parameters"] = False
+            multi["fsdp_config"] = s.fsdp_config
+    if cpu and distributed.world_size() > 1:
+        multi["ddp_backend"] = "gloo"  # NCCL needs GPUs
+    if distributed.world_size() > 1:
+        multi["ddp_find_unused_parameters"] = False
     return TrainingArguments(
         output_dir=str(out / "checkpoints"),
         per_device_train_batch_size=s.batch_size,
@@ -403,7 +392,7 @@ def training_arguments(
         report_to="none",
         disable_tqdm=False,
         **({"gradient_checkpointing": True} if s.gradient_checkpointing else {}),
-        **distributed,
+        **multi,
         **s.extra_args,
     )
 
@@ -572,7 +561,7 @@ def save_outputs(trainer: Trainer, tokenizer: Any, out: Path, s: TrainSettings) 
     wait()
     if main:
         if s.method == "qlora":  # evaluation loads the base the adapter trained against: 4-bit
-            (final_tmp / QUANTIZATION_FILE).write_text(json.dumps(s.qlora, indent=2))
+            (final_tmp / QUANTIZATION_FILE).write_text(json.dumps(s.qlora.model_dump(), indent=2))
         _finish_dir(final_tmp, out / "final", tokenizer, gen)
         if s.method == "lora" and s.merge:
             merged = model.merge_and_unload()
