@@ -247,3 +247,23 @@ def test_cli_refuses_unknown_language_and_non_jsonl(tmp_path: Path) -> None:
         app, ["data", "clean", str(tmp_path / "no.jsonl"), str(tmp_path / "o.jsonl")]
     )
     assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_kept_rows_keep_the_input_format_and_get_stable_ids(tmp_path: Path) -> None:
+    # Rows as read: no "source" or empty "meta" added; the cleaned text and meta.lang set; a
+    # row without an id gets "<file stem>-<line>"; rejects are the rows as read too.
+    src, out, rej = tmp_path / "web.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, [
+        {"text": EN + "\n\n\n", "url": "u1"},
+        {"id": 5, "text": ZH, "meta": {"crawl": "c1"}},
+        {"text": "short", "date": "2024"},
+    ])  # fmt: skip
+    args = ["data", "clean", str(src), str(out), "--rejects", str(rej)]
+    assert runner.invoke(app, args).exit_code == 0
+    kept = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert kept == [
+        {"id": "web-1", "text": EN, "url": "u1", "meta": {"lang": "en"}},
+        {"id": 5, "text": ZH, "meta": {"crawl": "c1", "lang": "zh"}},
+    ]
+    (rejected,) = [json.loads(line) for line in rej.read_text("utf-8").splitlines()]
+    assert rejected["row"] == {"id": "web-3", "text": "short", "date": "2024"}

@@ -112,3 +112,21 @@ def test_num_proc_gives_the_same_output(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and outs[0].count(b"\n") == 6  # 6 of 12 rows overlap the exam
+
+
+def test_alpaca_rows_stay_alpaca_with_their_ids(tmp_path: Path) -> None:
+    train, out, rej = tmp_path / "sft.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    rows = [
+        {"id": "a1", "instruction": "What is metformin?", "input": "", "output": "A drug."},
+        {"instruction": "Explain.", "input": EN_Q, "output": "metformin", "tag": "x"},
+        {"instruction": "什么是冠心病？", "output": "一种心脏病。", "history": []},
+    ]
+    write_jsonl(train, rows)
+    args = ["data", "decontaminate", str(train), str(out), "--against", str(_eval_file(tmp_path))]
+    result = runner.invoke(app, [*args, "--rejects", str(rej)])
+    assert result.exit_code == 0, result.output
+    kept = [json.loads(line) for line in out.read_text().splitlines()]
+    # alpaca as written (not OpenAI messages); a row without an id: "<file stem>-<line>"
+    assert kept == [rows[0], {"id": "sft-3", **rows[2]}]
+    (rejected,) = [json.loads(line) for line in rej.read_text().splitlines()]
+    assert rejected["row"] == {"id": "sft-2", **rows[1]}

@@ -147,7 +147,7 @@ def test_clusters_file_report_and_extras_kept(tmp_path):
         report=tmp_path / "report.json",
         verify=True,
     )
-    assert all(d["url"] == "https://x" and "meta" in d for d in kept)
+    assert kept == [rows[0], rows[2]]  # the rows as read: extra fields, no added ones
     (cluster,) = [json.loads(x) for x in (tmp_path / "clusters.jsonl").read_text().splitlines()]
     true = jaccard(text_shingles(ZH_A, 5), text_shingles(ZH_A_EDIT, 5))
     assert cluster["ids"] == ["d0", "d1"] and cluster["kept"] == "d0" and cluster["size"] == 2
@@ -159,7 +159,8 @@ def test_clusters_file_report_and_extras_kept(tmp_path):
         "rejected": 1,
     }
     assert report["rejected_by_reason"] == {"near_duplicate": 1}
-    assert (report["bands"], report["rows"]) == optimal_params(0.8, 128)
+    assert report["threshold"] == 0.55 and (report["bands"], report["rows"]) == (28, 4)
+    assert optimal_params(0.55, 128, fp_weight=0.1, fn_weight=0.9) == (28, 4)
 
 
 def test_verify_drops_candidates_below_threshold(tmp_path):
@@ -172,13 +173,16 @@ def test_verify_drops_candidates_below_threshold(tmp_path):
 
 def test_streams_by_reading_the_path_twice(tmp_path, monkeypatch):
     calls = []
-    real = dedup_mod.read_documents
 
-    def counting(path, **kwargs):
-        calls.append(path)
-        return real(path, **kwargs)
+    def counting(real):
+        def read(path, **kwargs):
+            calls.append(path)
+            return real(path, **kwargs)
 
-    monkeypatch.setattr(dedup_mod, "read_documents", counting)
+        return read
+
+    for name in ("read_documents", "read_documents_with_rows"):  # pass 1, pass 2
+        monkeypatch.setattr(dedup_mod, name, counting(getattr(dedup_mod, name)))
     result, kept = _run(tmp_path, _docs(EN_A, EN_A_EDIT, EN_B))
     assert len(calls) == 2 and calls[0] == calls[1] == tmp_path / "in.jsonl"
     assert len(kept) == 2 and result.counts.read == 3
@@ -211,3 +215,88 @@ def test_text_tokens_equal_the_normalised_tokens():
 
     for text in (ZH_A, EN_A, "Mixed 文本, with ＦＵＬＬ-width; and__under_scores 123!", "", "..."):
         assert text_tokens(text) == tokenize(text)
+
+
+def test_two_edit_copy_found_and_site_pages_kept_apart(tmp_path):
+    # A copy with three edits (two sentences swapped, one deleted, characters dropped) and one
+    # sentence added: Jaccard 0.71, between the default threshold (0.55) and the old 0.8.
+    # Two pages sharing a site's header and footer: ~0.3, not merged.
+    s = ZH_A.split("。")[:-1] + ZH_B.split("。")[:-1]
+    base = "。".join(s) + "。"
+    edited = [s[1], s[0], *s[2:4], s[5][:6] + s[5][10:], *s[6:], "另外，患者需要定期复诊"]
+    copy = "。".join(edited) + "。"
+    head, foot = "欢迎访问健康网。本站内容仅供参考。", "版权所有，转载请注明出处。"
+    page1, page2 = head + ZH_B + foot, head + EN_B + ZH_A[:40] + foot
+    assert 0.7 < jaccard(text_shingles(base, 5), text_shingles(copy, 5)) < 0.72
+    assert jaccard(text_shingles(page1, 5), text_shingles(page2, 5)) < 0.4
+    result, kept = _run(tmp_path, _docs(base, page1, copy, page2))
+    assert [c.ids for c in result.clusters] == [["d0", "d2"]]
+    assert [d["id"] for d in kept] == ["d0", "d1", "d3"]
+    old, _ = _run(tmp_path, _docs(base, page1, copy, page2), threshold=0.8)
+    assert old.clusters == []
+
+
+def test_rows_written_as_read_with_stable_ids(tmp_path):
+    rows = [{"text": EN_A, "url": "u0"}, {"id": 7, "text": EN_B}, {"text": EN_A.upper()}]
+    result, kept = _run(tmp_path, rows, rejects=tmp_path / "rej.jsonl")
+    # no id: "<file stem>-<line>"; extra fields in place; no source or meta added
+    assert kept == [{"id": "in-1", "text": EN_A, "url": "u0"}, {"id": 7, "text": EN_B}]
+    rejected = [json.loads(x) for x in (tmp_path / "rej.jsonl").read_text().splitlines()]
+    assert [r["row"] for r in rejected] == [{"id": "in-3", "text": EN_A.upper()}]
+
+
+def test_huge_document_signed_in_pieces_equals_one_go(monkeypatch):
+    from domaintune.data import minhash
+
+    text = (ZH_A + " " + EN_A + "\n") * 40
+    hasher = MinHasher(32, seed=1)
+    tokens = minhash.text_tokens(text)
+    whole = hasher.signatures([minhash.shingle_hashes(tokens, 5, unique=False)])[0]
+    key = minhash.tokens_key(tokens)
+    monkeypatch.setattr(minhash, "PIECE_CHARS", 300)  # ~70 pieces
+    monkeypatch.setattr(minhash, "_BATCH_SHINGLES", 64)  # and signed 64 shingles at a time
+    assert len(list(minhash.text_pieces(text))) > 50
+    assert dedup_mod._sign_in_pieces(text, 5, hasher) == (key, pytest.approx(whole), False)
+    piece_key, piece_sig, _ = dedup_mod._sign_in_pieces(text, 5, hasher)
+    assert piece_key == key and np.array_equal(piece_sig, whole)
+    assert np.array_equal(hasher.signatures([minhash.shingle_hashes(tokens, 5)])[0], whole)
+
+
+_RSS_SCRIPT = """
+import json, resource, sys
+from domaintune.data.dedup import dedup_documents
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+dedup_documents(sys.argv[1], sys.argv[2])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"base_mib": base / 1024, "peak_mib": peak / 1024}))
+"""
+
+
+def _dedup_rss(tmp_path, megabytes: float) -> tuple[float, float, int]:
+    """(MiB after imports, peak MiB, input bytes) of dedup on one huge zh+en document."""
+    import subprocess
+    import sys
+
+    unit = ZH_A + ZH_B + EN_A + "\n"
+    text = unit * int(megabytes * 2**20 / len(unit.encode()))
+    src = tmp_path / "huge.jsonl"
+    write_jsonl(src, [{"id": "huge", "text": text}, {"id": "small", "text": EN_B}])
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(src), str(tmp_path / "out.jsonl")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return got["base_mib"], got["peak_mib"], src.stat().st_size
+
+
+def test_huge_document_memory_is_bounded(tmp_path):
+    # Target: a 20 MB document under 1.5 GB RSS, i.e. 75 bytes per input byte; here 3 MB (the
+    # old code: 128 x 1.4M uint64 = 1.4 GB) against the same per-byte bound over the imports.
+    base, peak, size = _dedup_rss(tmp_path, 3)
+    assert peak - base < 1536 * size / 20e6, (base, peak, size)
+
+
+@pytest.mark.slow
+def test_twenty_megabyte_document_under_1_5_gb(tmp_path):
+    _, peak, size = _dedup_rss(tmp_path, 20)
+    assert size > 20e6 and peak < 1536, peak

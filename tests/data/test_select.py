@@ -136,3 +136,17 @@ def test_embedder_without_package_is_a_clear_error(tmp_path, monkeypatch):
     write_jsonl(src, _rows())
     with pytest.raises(ValueError, match="pip install sentence-transformers"):
         select_file(src, tmp_path / "o.jsonl", n=3, embedder=tmp_path / "model")
+
+
+def test_selected_rows_as_read_with_stable_ids(tmp_path):
+    # sharegpt rows stay sharegpt; a row without an id gets "<file stem>-<line>"
+    rows = [
+        {"conversations": [{"from": "human", "value": p}, {"from": "gpt", "value": "ok"}]}
+        for p in GROUPS["en_math"][:3]
+    ]
+    rows[1]["id"] = "keep-me"
+    src, out = tmp_path / "chat.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(src, rows)
+    select_file(src, out, n=3, k=1, seed=0)
+    chosen = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert chosen == [{"id": "chat-1", **rows[0]}, rows[1], {"id": "chat-3", **rows[2]}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -15,7 +15,8 @@ from domaintune.data.clean_pii import redact_pii
 from domaintune.data.clean_text import html_to_text, looks_like_html, normalise, remove_boilerplate
 from domaintune.data.parallel import ordered_map
 from domaintune.data.quality import SOURCES, CleanConfig, first_failure
-from domaintune.io import UNSUPPORTED_FILE, PathLike, atomic_write, label, read_documents
+from domaintune.data.rows import output_row, read_documents_with_rows
+from domaintune.io import UNSUPPORTED_FILE, PathLike, atomic_write, label
 from domaintune.records import Document
 
 __all__ = ["CleanConfig", "CleanResult", "clean_document", "clean_documents", "clean_file"]
@@ -96,6 +97,11 @@ def clean_documents(
     yield from ordered_map(fn, docs, num_proc=num_proc)
 
 
+def _cleaned_row(row: dict[str, Any], doc: Document) -> dict[str, Any]:
+    """The input row with the cleaned text and the detected language (meta.lang)."""
+    return {**row, "text": doc.text, "meta": {**(row.get("meta") or {}), "lang": doc.meta["lang"]}}
+
+
 @dataclass
 class CleanSummary:
     """What `clean_file` did: counts plus lines removed and PII redacted."""
@@ -119,16 +125,21 @@ def clean_file(
     summary = CleanSummary(Counts(), Counter(), Counter())
     counts = summary.counts
     with atomic_write(out) as f, Rejects(rejects, counts) as rej:
-        results = clean_documents(read_documents(src), config=config, num_proc=num_proc)
+        pairs = read_documents_with_rows(src)
+        rows: deque = deque()  # rows of the documents read but not yet written
+        docs = (rows.append(row) or doc for row, doc in pairs)
+        results = clean_documents(docs, config=config, num_proc=num_proc)
         for result in progress(results, f"cleaning {label(src)}"):
+            row = output_row(rows.popleft(), result.doc)
             counts.read += 1
             summary.lines_removed.update(result.lines_removed)
             summary.pii.update(result.pii)
             if result.kept:
                 counts.kept += 1
-                f.write(json.dumps(result.doc.to_dict(), ensure_ascii=False, default=str) + "\n")
+                kept = _cleaned_row(row, result.doc)
+                f.write(json.dumps(kept, ensure_ascii=False, default=str) + "\n")
             else:
-                rej.add(result.doc.to_dict(), result.reason, result.value)
+                rej.add(row, result.reason, result.value)
     write_report(
         report,
         counts,

@@ -11,6 +11,7 @@ from typing import Any
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.minhash import text_tokens
 from domaintune.data.parallel import ordered_map
+from domaintune.data.rows import output_row, read_records_with_rows
 from domaintune.io import PathLike, atomic_write, label, read_eval_items, read_records
 from domaintune.records import Conversation, DataError, Document
 from domaintune.text import is_han
@@ -100,8 +101,8 @@ def record_text(record: Document | Conversation) -> str:
     return "\n".join([record.system or "", *(m.content for m in record.messages)])
 
 
-def _check_chunk(records: list, *, index: EvalIndex) -> list[tuple[Any, tuple[str, str] | None]]:
-    return [(r, index.first_hit(record_text(r))) for r in records]
+def _check_chunk(pairs: list, *, index: EvalIndex) -> list[tuple[Any, tuple[str, str] | None]]:
+    return [((row, r), index.first_hit(record_text(r))) for row, r in pairs]
 
 
 def decontaminate_file(
@@ -117,21 +118,22 @@ def decontaminate_file(
     import json
 
     counts, hits = Counts(), []
-    records = progress(read_records(src), f"decontaminating {label(src)}")
+    pairs = progress(read_records_with_rows(src), f"decontaminating {label(src)}")
     # Large chunks: the eval index travels with every chunk sent to a worker process.
     checked = ordered_map(
-        functools.partial(_check_chunk, index=index), records, num_proc=num_proc, chunk_size=2048
+        functools.partial(_check_chunk, index=index), pairs, num_proc=num_proc, chunk_size=2048
     )
     with atomic_write(out) as f, Rejects(rejects, counts) as rej:
-        for record, hit in checked:
+        for (row, record), hit in checked:
             counts.read += 1
+            row = output_row(row, record)  # the input's own format and id
             if hit is None:
                 counts.kept += 1
-                f.write(json.dumps(record.to_dict(), ensure_ascii=False, default=str) + "\n")
+                f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
                 continue
             value = {"eval_item": hit[0], "ngram": hit[1]}
             hits.append({"id": record.id, **value})
-            rej.add(record.to_dict(), "eval_overlap", value)
+            rej.add(row, "eval_overlap", value)
     write_report(
         report,
         counts,

@@ -14,24 +14,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.minhash import (
+    MAX_HASH,
+    PIECE_CHARS,
     MinHasher,
     band_pairs,
     estimated_jaccard,
     jaccard,
     optimal_params,
     shingle_hashes,
+    streamed_shingles,
     text_tokens,
     tokens_key,
 )
 from domaintune.data.parallel import ordered_map
+from domaintune.data.rows import output_row, read_documents_with_rows
 from domaintune.io import PathLike, read_documents, write_jsonl
 
-# Lee et al. 2022, "Deduplicating Training Data Makes Language Models Better": 5-gram shingles,
-# Jaccard 0.8. Here a gram is a latin word or one CJK character.
-DEFAULT_THRESHOLD, DEFAULT_NGRAM, DEFAULT_NUM_PERM = 0.8, 5, 128
+# 5-gram shingles as Lee et al. 2022 ("Deduplicating Training Data Makes Language Models
+# Better"); a gram is a latin word or one CJK character. Threshold 0.55, not their 0.8: chosen by
+# benchmarks/dedup.py, where copies with two edits (a sentence inserted, characters dropped ...)
+# of 5-10 sentence documents fall to Jaccard 0.55-0.8 while pages sharing a site's header and
+# footer stay below 0.4 (F1 >= 0.99 with one or two edits; 0.8 finds 78-94% of the copies).
+DEFAULT_THRESHOLD, DEFAULT_NGRAM, DEFAULT_NUM_PERM = 0.55, 5, 128
+# Bands favour recall (false negatives weighted 0.9): every candidate is then checked against
+# the threshold (estimated Jaccard from the signatures, or the true one with verify).
+_LSH_WEIGHTS = {"fp_weight": 0.1, "fn_weight": 0.9}
 _SIGNATURE_BATCH = 512  # documents hashed together (one numpy call; one chunk per process task)
 
 
@@ -94,16 +105,38 @@ def _hash_chunk(
     docs: list[tuple[str, str]], *, ngram: int, num_perm: int, seed: int
 ) -> list[tuple[str, int, bytes, bool, np.ndarray]]:
     """(id, length, exact key, empty, signature) per document: the work pass 1 parallelises."""
-    keys, shingles = [], []
-    for _, text in docs:
+    hasher = MinHasher(num_perm, seed=seed)
+    keys, shingles, huge = [], [], {}
+    for i, (_, text) in enumerate(docs):
+        if len(text) > PIECE_CHARS:  # signed a piece at a time: memory bounded by the piece
+            keys.append(b"")
+            shingles.append(np.empty(0, dtype=np.uint64))
+            huge[i] = _sign_in_pieces(text, ngram, hasher)
+            continue
         tokens = text_tokens(text)
         keys.append(tokens_key(tokens))
         shingles.append(shingle_hashes(tokens, ngram, unique=False))
-    sigs = MinHasher(num_perm, seed=seed).signatures(shingles)
+    sigs = hasher.signatures(shingles)
+    empty = [len(sh) == 0 for sh in shingles]
+    for i, (key, sig, is_empty) in huge.items():
+        keys[i], sigs[i], empty[i] = key, sig, is_empty
     return [
-        (doc_id, len(text), key, len(sh) == 0, sig)
-        for (doc_id, text), key, sh, sig in zip(docs, keys, shingles, sigs, strict=True)
+        (doc_id, len(text), key, e, sig)
+        for (doc_id, text), key, e, sig in zip(docs, keys, empty, sigs, strict=True)
     ]
+
+
+def _sign_in_pieces(text: str, ngram: int, hasher: MinHasher) -> tuple[bytes, np.ndarray, bool]:
+    """(exact key, signature, empty) of a long text, equal to those of the text in one go."""
+    key, sig = xxhash.xxh3_128(), np.full(hasher.num_perm, MAX_HASH, dtype=np.uint32)
+    started, empty = False, True
+    for tokens, shingles in streamed_shingles(text, ngram):
+        if tokens:
+            key.update((b"\x1f" if started else b"") + "\x1f".join(tokens).encode("utf-8"))
+            started = True
+        hasher.update(sig, shingles)
+        empty = empty and len(shingles) == 0
+    return key.digest(), sig, empty
 
 
 def dedup_documents(
@@ -123,7 +156,7 @@ def dedup_documents(
     """Write `path`'s documents minus exact and near duplicates to `out` (jsonl, atomic)."""
     if ngram < 1 or num_perm < 2:
         raise ValueError(f"ngram must be >= 1 and num_perm >= 2, got {ngram} and {num_perm}")
-    bands, rows = optimal_params(threshold, num_perm)
+    bands, rows = lsh_params(threshold, num_perm)
     scan = _Scan(num_perm)
     docs = ((d.id, d.text) for d in progress(read_documents(path), "dedup: hashing"))
     fn = functools.partial(_hash_chunk, ngram=ngram, num_perm=num_perm, seed=seed)
@@ -135,7 +168,7 @@ def dedup_documents(
     if verify:
         shingles = _reread_shingles(path, scan, np.unique(edges), ngram)
         sims = np.array([jaccard(shingles[u], shingles[v]) for u, v in edges])
-        edges, sims = edges[sims >= threshold], sims[sims >= threshold]
+    edges, sims = edges[sims >= threshold], sims[sims >= threshold]
     plan = _plan(scan, edges, sims, lambda u, v: _similarity(u, v, sigs, shingles))
     counts = Counts(read=len(scan.ids))
     with Rejects(rejects, counts) as rej:
@@ -152,6 +185,11 @@ def dedup_documents(
         write_jsonl(clusters, (c.to_dict() for c in result.clusters))
     write_report(report, counts, **_report_extra(result))
     return result
+
+
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) for a threshold: recall-weighted, since candidates are checked after."""
+    return optimal_params(threshold, num_perm, **_LSH_WEIGHTS)
 
 
 def _candidate_edges(
@@ -172,7 +210,8 @@ def _reread_shingles(
     found: dict[int, np.ndarray] = {}
     for i, doc in enumerate(progress(read_documents(path), "dedup: verifying")):
         if i in wanted:
-            found[wanted[i]] = shingle_hashes(text_tokens(doc.text), ngram)
+            pieces = [sh for _, sh in streamed_shingles(doc.text, ngram)]
+            found[wanted[i]] = np.unique(np.concatenate(pieces))
     return found
 
 
@@ -242,17 +281,17 @@ def _pairs_by_root(
 
 
 def _kept_rows(path: PathLike, plan: dict[str, Any], rejects: Rejects, counts: Counts):
-    """Pass 2: re-read the input; yield kept rows, send the others to `rejects`."""
+    """Pass 2: re-read the input; yield kept rows as read, send the others to `rejects`."""
     seen = 0
-    rows = progress(read_documents(path), "dedup: writing", total=plan["count"])
-    for i, doc in enumerate(rows):
+    rows = progress(read_documents_with_rows(path), "dedup: writing", total=plan["count"])
+    for i, (row, doc) in enumerate(rows):
         seen += 1
         if i in plan["verdict"]:
             reason, value = plan["verdict"][i]
-            rejects.add(doc.to_dict(), reason, value)
+            rejects.add(output_row(row, doc), reason, value)
         else:
             counts.kept += 1
-            yield doc
+            yield output_row(row, doc)
     if seen != plan["count"]:
         raise RuntimeError(
             f"{path} changed during deduplication ({plan['count']} then {seen} rows)"

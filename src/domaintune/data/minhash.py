@@ -103,6 +103,42 @@ def _token_hashes(tokens: Sequence[str]) -> np.ndarray:
         return np.fromiter(map(_TOKEN_HASHES.__getitem__, tokens), np.uint64, len(tokens))
 
 
+# Texts longer than this are tokenised and shingled a piece at a time (bounded memory).
+PIECE_CHARS = 1 << 18
+# A piece ends before whitespace or a CJK character: a cut there splits no token.
+_CUT = re.compile(f"[\\s{CJK_RANGES}]")
+
+
+def text_pieces(text: str) -> Iterator[str]:
+    """`text` in pieces of about PIECE_CHARS characters, cut where no token is split."""
+    start = 0
+    while len(text) - start > PIECE_CHARS:
+        cut = _CUT.search(text, start + PIECE_CHARS)
+        if cut is None:
+            break
+        yield text[start : cut.start()]
+        start = cut.start()
+    yield text[start:]
+
+
+def streamed_shingles(text: str, n: int) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(tokens, shingle hashes, not unique) per piece of `text`: together exactly the tokens of
+    text_tokens(text) and the shingles of shingle_hashes(those tokens, n)."""
+    carry: list[str] = []  # the last n - 1 tokens: shingles across a cut
+    hashed = False
+    for piece in text_pieces(text):
+        tokens = text_tokens(piece)
+        window = carry + tokens
+        if len(window) >= n:
+            yield tokens, shingle_hashes(window, n, unique=False)
+            hashed, carry = True, window[len(window) - n + 1 :] if n > 1 else []
+        else:
+            yield tokens, np.empty(0, dtype=np.uint64)
+            carry = window
+    if not hashed and carry:  # a text shorter than n tokens is one shingle
+        yield [], shingle_hashes(carry, n, unique=False)
+
+
 def text_shingles(text: str, n: int) -> np.ndarray:
     """Shingle hashes of a raw text (normalised and tokenised first)."""
     return shingle_hashes(tokenize(text), n)
@@ -138,8 +174,20 @@ class MinHasher:
         """Signatures of many documents: uint32 [num_docs, num_perm]."""
         out = np.full((len(shingle_sets), self.num_perm), MAX_HASH, dtype=np.uint32)
         for start, stop in _batches([len(s) for s in shingle_sets]):
-            self._fill(shingle_sets[start:stop], out[start:stop])
+            if len(shingle_sets[start]) > _BATCH_SHINGLES:  # one huge document: sign in pieces
+                self.update(out[start], shingle_sets[start])
+            else:
+                self._fill(shingle_sets[start:stop], out[start:stop])
         return out
+
+    def update(self, signature: np.ndarray, shingles: np.ndarray) -> None:
+        """Fold more shingles of one document into its signature (uint32 [num_perm], in place),
+        a batch at a time: memory stays bounded however many shingles a document has."""
+        piece = np.empty((1, self.num_perm), dtype=np.uint32)
+        for start in range(0, len(shingles), _BATCH_SHINGLES):
+            piece.fill(MAX_HASH)
+            self._fill([shingles[start : start + _BATCH_SHINGLES]], piece)
+            np.minimum(signature, piece[0], out=signature)
 
     def _fill(self, sets: Sequence[np.ndarray], out: np.ndarray) -> None:
         sizes = np.array([len(s) for s in sets])

@@ -19,6 +19,7 @@ import xxhash
 
 from domaintune.data.accounting import Counts, Rejects, write_report
 from domaintune.data.minhash import normalise
+from domaintune.data.rows import output_row
 from domaintune.io import PathLike, file_stem, iter_rows, write_jsonl
 from domaintune.records import RawRow, parse_conversation
 from domaintune.text import CJK_RUN_RE, LATIN_WORD_RE
@@ -84,7 +85,7 @@ def load_prompts(path: PathLike) -> Prompts:
         conv = parse_conversation(RawRow(data, str(path), line, stem=stem))
         prompt = "\n".join(m.content for m in conv.messages if m.role == "user")
         given = data.get("category") or (data.get("meta") or {}).get("category")
-        rows.append(data)
+        rows.append(output_row(data, conv))  # as read; an id from file and line if it had none
         prompts.append(prompt)
         categories.append(given if given in TAXONOMY else classify(prompt))
     return Prompts(rows, prompts, categories)
