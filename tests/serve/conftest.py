@@ -48,8 +48,8 @@ def questions() -> list[str]:
 
 
 class Server:
-    def __init__(self, proc: subprocess.Popen, url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
+    def __init__(self, proc: subprocess.Popen, url: str, log: Path, key: str = "") -> None:
+        self.proc, self.url, self.log, self.key = proc, url, log, key
 
     def stop(self) -> str:
         if self.proc.poll() is None:
@@ -65,7 +65,8 @@ class Server:
 def start_server(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
     """`domaintune serve ARGS --port 0` in a subprocess; waits for its `serving on URL` line."""
     cmd = [sys.executable, "-m", "domaintune.cli", "serve", *args, "--port", "0"]
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    # One torch thread: on a shared 2-core machine, tiny matmuls are 10x slower with two.
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **(env or {})}
     with open(log, "wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=full_env)
     deadline = time.monotonic() + 120
@@ -86,7 +87,8 @@ def server(tiny_model_dir, adapters, tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "server.log"
     args = [str(tiny_model_dir), "--adapter", f"med={adapters['med']}",
             "--adapter", f"law={adapters['law']}", "--api-key-env", KEY_ENV,
-            "--max-batch", "8", "--max-tokens", "64"]  # fmt: skip
+            "--max-batch", "8", "--max-tokens", "1000"]  # fmt: skip
     srv = start_server(args, log, env={KEY_ENV: API_KEY})
+    srv.key = API_KEY
     yield srv
     srv.stop()

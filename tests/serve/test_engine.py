@@ -63,7 +63,7 @@ def test_greedy_equals_generate_with_joins_and_mixed_adapters(loaded, tiny_model
         for name, k, seq in seqs:
             assert seq.tokens == refs[name][k], (name, k)
             assert seq.finish_reason == ("length" if len(seq.tokens) == 12 else "stop")
-        assert engine.stats() == {"running": 0, "waiting": 0}
+        assert engine.stats() == {"running": 0, "waiting": 0, "cancelled": 0}
     finally:
         engine.close()
 
@@ -80,6 +80,7 @@ def test_cancel_frees_slot_and_sampling_is_seeded(loaded):
         long.cancel()
         assert wait_idle(engine, 5)
         assert long.finish_reason == "cancelled" and len(long.tokens) < 500
+        assert engine.stats()["cancelled"] == 1
         params = SamplingParams(max_tokens=10, temperature=1.0, top_p=0.9, seed=7)
         a = engine.generate("model", [[5, 6, 7]] * 2, params)
         b = engine.generate("model", [[5, 6, 7]], params)

@@ -76,6 +76,7 @@ class Engine:
         self._stop = False
         self._thread: threading.Thread | None = None
         self.steps = 0  # decode steps taken (a batch of B rows counts once)
+        self.cancelled = 0  # sequences ended because their client went away
 
     # ------------------------------------------------------------ public
 
@@ -105,7 +106,8 @@ class Engine:
 
     def stats(self) -> dict[str, int]:
         with self._cond:
-            return {"running": len(self._rows), "waiting": len(self._waiting)}
+            return {"running": len(self._rows), "waiting": len(self._waiting),
+                    "cancelled": self.cancelled}  # fmt: skip
 
     def generate(
         self, name: str, prompts: list[list[int]], params: SamplingParams
@@ -266,6 +268,7 @@ class Engine:
 
     def _finish(self, s: Sequence, reason: str) -> None:
         s.finish_reason = reason
+        self.cancelled += reason == "cancelled"
         s.on_event(s, "", True)
 
     def _fail(self, seqs: list[Sequence], message: str) -> None:
@@ -309,7 +312,8 @@ def wait_idle(engine: Engine, timeout: float = 10.0) -> bool:
     """True once nothing runs or waits (tests: a disconnected client freed its slot)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if engine.stats() == {"running": 0, "waiting": 0}:
+        stats = engine.stats()
+        if stats["running"] == stats["waiting"] == 0:
             return True
         time.sleep(0.05)
     return False
