@@ -133,3 +133,20 @@ def test_shipped_recipes_validate():
     assert len(recipes) >= 3
     for path in recipes:
         load_recipe(path)
+
+
+def test_parsing_leaves_the_callers_mapping_unchanged(tmp_path):
+    """A recipe dict parsed twice with different overrides gives both results (parsing used to
+    copy the recipe-level train: block into each stage of the caller's dict)."""
+    import copy
+
+    import yaml
+
+    raw = yaml.safe_load(RECIPE)
+    before = copy.deepcopy(raw)
+    first = parse_recipe(raw, overrides=["train.learning_rate=1e-3"])
+    assert raw == before
+    second = parse_recipe(raw, overrides=["train.learning_rate=5e-4"])
+    assert (first.stages[0].train.learning_rate, second.stages[0].train.learning_rate) == (
+        1e-3, 5e-4,
+    )  # fmt: skip

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
 from rich.console import Console
 
-from domaintune.recipes import parse_recipe
 from domaintune.io import read_manifest
+from domaintune.recipes import parse_recipe
 
 
 def test_recipe_runs_stages_in_order_then_skips_them(recipe_raw, tmp_path):
@@ -191,4 +192,32 @@ def test_eval_stage_scores_exams_into_the_shared_layout(recipe_raw, tmp_path):
     row = next(r for r in cmp.rows if r.set == "mcq_domain" and r.metric == "acc_letter")
     assert row.delta == pytest.approx(
         docs["cpt"]["metrics"]["acc_letter"] - docs["base"]["metrics"]["acc_letter"]
+    )
+
+
+def test_cadence_fields_do_not_invalidate_a_training_stage(recipe_raw, tmp_path):
+    """logging/eval/save cadence cannot change what a stage learns: it stays complete (changing
+    `logging_steps` used to delete the stage's outputs and rerun it)."""
+    from domaintune.pipeline import run_recipe
+
+    recipe_raw["stages"] = recipe_raw["stages"][:1]
+    run = tmp_path / "run"
+    run_recipe(parse_recipe(recipe_raw), console=Console(width=120))
+    first = read_manifest(run / "cpt")
+    cadence = ["train.logging_steps=3", "train.save_steps=3", "train.eval_steps=3",
+               "train.save_total_limit=1"]  # fmt: skip
+    run_recipe(parse_recipe(recipe_raw, overrides=cadence), console=Console(width=120))
+    assert read_manifest(run / "cpt")["created_at_ns"] == first["created_at_ns"]
+    # with early stopping, the eval cadence decides when to stop: it is part of the stage
+    early = ["train.early_stopping_patience=2"]
+    a = parse_recipe(copy.deepcopy(recipe_raw), overrides=early)
+    b = parse_recipe(copy.deepcopy(recipe_raw), overrides=[*early, "train.eval_steps=3"])
+    from domaintune.pipeline import stage_fingerprint
+
+    fps = {"base": "x"}
+    assert stage_fingerprint(a.stages[0], a, fps) != stage_fingerprint(b.stages[0], b, fps)
+    plain = parse_recipe(copy.deepcopy(recipe_raw), overrides=["train.eval_steps=3"])
+    same = parse_recipe(copy.deepcopy(recipe_raw))
+    assert stage_fingerprint(plain.stages[0], plain, fps) == stage_fingerprint(
+        same.stages[0], same, fps
     )

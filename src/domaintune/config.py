@@ -277,6 +277,10 @@ class _LineDict(dict):
         self.lines = lines
         self.start = start  # the line where this mapping begins
 
+    def __deepcopy__(self, memo: dict) -> _LineDict:
+        data = {k: copy.deepcopy(v, memo) for k, v in self.items()}
+        return _LineDict(data, dict(self.lines), self.start)
+
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
@@ -475,6 +479,7 @@ def validate_recipe(
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: a recipe must be a YAML mapping, got {type(raw).__name__}")
+    raw = copy.deepcopy(raw)  # overrides and inherited train: blocks never touch the caller's
     for assignment in overrides:
         _set_override(raw, assignment)
     _inherit_train(raw, stage_types)
