@@ -12,21 +12,16 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    GenerationConfig,
-    LlamaConfig,
-    PreTrainedTokenizerFast,
-    Qwen2Config,
-)
 
 from domaintune.io import atomic_write, read_conversations, read_documents
 from domaintune.resources import data_path
+
+if TYPE_CHECKING:  # torch and transformers' model classes load inside the functions that use them
+    import torch
+    from transformers import PreTrainedTokenizerFast
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +66,8 @@ def bundled_texts() -> Iterator[str]:
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 8192) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE tokenizer (Qwen2-style split) with the ChatML special tokens."""
+    from transformers import PreTrainedTokenizerFast
+
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -108,6 +105,8 @@ def tiny_config(
     pad_id: int,
 ):
     """A small config; every linear dimension is a multiple of 64 (bitsandbytes' CPU 4-bit path)."""
+    from transformers import LlamaConfig, Qwen2Config
+
     common = dict(
         vocab_size=vocab_size,
         hidden_size=hidden_size,
@@ -158,6 +157,9 @@ def build_tiny_model(
         eos_id=eos_id,
         pad_id=eos_id,
     )
+    import torch
+    from transformers import AutoModelForCausalLM, GenerationConfig
+
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.generation_config = GenerationConfig(
@@ -197,6 +199,8 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 
 
 def load_tokenizer(path: str | Path, *, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
 
 
@@ -275,6 +279,8 @@ def require_safetensors(
 
 def compute_dtype(name: str) -> torch.dtype:
     """A 4-bit model's compute dtype; "auto": bfloat16 on a GPU that has it, else float32."""
+    import torch
+
     if name == "auto":
         cuda_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
         return torch.bfloat16 if cuda_bf16 else torch.float32
@@ -285,6 +291,7 @@ def _quantized_args(quantization: dict[str, Any]) -> dict[str, Any]:
     """from_pretrained arguments for a base with its linear layers in 4 bits (bitsandbytes)."""
     import importlib.util
 
+    import torch
     from transformers import BitsAndBytesConfig
 
     if importlib.util.find_spec("bitsandbytes") is None:
@@ -317,6 +324,9 @@ def load_model(
     With `quantization` (QLoRA's settings: quant_type, double_quant, compute_dtype) the linear
     layers are loaded in 4 bits by bitsandbytes.
     """
+    import torch
+    from transformers import AutoModelForCausalLM
+
     require_safetensors(path)
     # An absolute path, so an adapter trained on it records where its base really is.
     path = Path(path).resolve() if Path(path).exists() else path

@@ -428,10 +428,10 @@ def test_too_long_chars_rejected_before_tokenizing(tmp_path: Path, tiny_model_di
 _PEAK = """
 import json, sys, time
 from pathlib import Path
-from transformers import AutoTokenizer
+from transformers import PreTrainedTokenizerFast  # AutoTokenizer would import torch
 from domaintune.data.validate import validate_file
 
-tok = AutoTokenizer.from_pretrained(sys.argv[1])
+tok = PreTrainedTokenizerFast.from_pretrained(sys.argv[1])
 path, mb = Path(sys.argv[2]), float(sys.argv[3])
 text = "the heart pumps blood through the arteries. " * int(mb * 2**20 / 44)
 path.write_text(json.dumps({"instruction": "q", "output": "a"}) + "\\n", "utf-8")
