@@ -99,8 +99,10 @@ def test_every_data_stage_with_from_references(tmp_path, corpus):
     for name, c in counts.items():
         manifest = read_manifest(run / name)
         assert manifest["status"] == "complete"
-        assert c["read"] == c["kept"] + c["rejected"] == c["kept"] + sum(
-            c["rejected_by_reason"].values()
+        assert (
+            c["read"]
+            == c["kept"] + c["rejected"]
+            == c["kept"] + sum(c["rejected_by_reason"].values())
         )
         kept = (run / name / "data.jsonl").read_text(encoding="utf-8").splitlines()
         assert len(kept) == c["kept"]
@@ -183,3 +185,27 @@ def test_from_must_name_an_earlier_data_stage(tmp_path, corpus):
     raw["stages"][0] = {"name": "dedup", "type": "dedupe", "data": [{"path": "a"}]}
     with pytest.raises(ConfigError, match="unknown or missing type: 'dedupe'; did you mean"):
         parse_recipe(raw)
+
+
+def test_run_prints_the_data_counts_last(tmp_path, corpus):
+    import yaml
+    from typer.testing import CliRunner
+
+    from domaintune.cli import app
+
+    recipe = _recipe(tmp_path, corpus)
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(yaml.safe_load(recipe.to_yaml())))
+    result = CliRunner().invoke(app, ["run", str(path)])
+    assert result.exit_code == 0, result.output
+    summary = result.output[result.output.index("Data stages (read = kept + rejected)") :]
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in summary.splitlines()]
+    rows = {r[0]: r[1:] for r in rows if len(r) == 5 and r[0] not in ("stage", "")}
+    assert rows["clean"] == ["14", "12", "2", "unsupported_file 1, length 1"]
+    assert rows["dedup"][:3] == ["12", "10", "2"] and rows["decon"] == [
+        "10",
+        "9",
+        "1",
+        "eval_overlap 1",
+    ]
+    assert rows["pick"] == ["12", "5", "7", "not_selected 7"]

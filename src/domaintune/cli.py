@@ -30,6 +30,11 @@ def _mount_subcommands() -> None:
     app.add_typer(template_app, name="template", help="List and render chat templates.")
     app.add_typer(eval_app, name="eval", help="Score models: exams, generation, perplexity, judge.")
     app.command("memory")(memory)
+    from domaintune.serve.cli import chat, export, serve
+
+    app.command("serve")(serve)
+    app.command("export")(export)
+    app.command("chat")(chat)
 
 
 SET_HELP = "Override a recipe field, e.g. --set train.learning_rate=1e-4 (repeatable)."
@@ -118,12 +123,29 @@ def run(
     # Under torchrun / accelerate launch, rank 0 speaks for the run.
     say = console if is_main_process() else Console(quiet=True)
     say.print(f"run directory: [bold]{r.run_dir}[/]")
-    _fail_on_data_errors(
+    outcomes = _fail_on_data_errors(
         run_recipe, r, only=stage or None, console=console, force=force, resume=resume,
         debug=debug,
     )  # fmt: skip
+    _print_summary(say, r, outcomes)
     say.print(f"[green]done.[/] Results in {r.run_dir}")
     say.print(f"  report: {r.run_dir / 'report.html'}")
+
+
+def _print_summary(say: Console, recipe, outcomes: dict) -> None:
+    """The run's figures, last; a fixed width so the text is the same in any terminal."""
+    from domaintune.pipeline import summary_tables
+
+    tables = summary_tables(recipe, outcomes)
+    if not tables:
+        return
+    say.rule("[bold]summary")
+    fixed = Console(width=SUMMARY_WIDTH, file=say.file, quiet=say.quiet, highlight=False)
+    for table in tables:
+        fixed.print(table)
+
+
+SUMMARY_WIDTH = 100
 
 
 @app.command()

@@ -199,6 +199,10 @@ class StageBase(_Section):
     def volatile(self) -> frozenset[str]:
         return self.volatile_fields
 
+    def summary(self, counts: dict) -> list:
+        """Tables (rich renderables) that sum up a finished run of this stage; none by default."""
+        return []
+
     def ref_problems(
         self, earlier: Mapping[str, StageBase], stages: Mapping[str, StageBase]
     ) -> list[str]:

@@ -172,6 +172,28 @@ def run_recipe(
     return outcomes
 
 
+def summary_tables(recipe: Recipe, outcomes: dict[str, dict]) -> list:
+    """What a finished run prints last: the data stages' counts, then each stage's own tables."""
+    from rich.table import Table
+
+    data = [s for s in recipe.stages if s.produces == "data" and s.name in outcomes]
+    tables: list = []
+    if data:
+        table = Table(title="Data stages (read = kept + rejected)", min_width=40)
+        for col in ("stage", "read", "kept", "rejected"):
+            table.add_column(col, justify="left" if col == "stage" else "right")
+        table.add_column("rejected by reason")
+        for s in data:
+            c = outcomes[s.name]
+            reasons = ", ".join(f"{r} {n}" for r, n in c.get("rejected_by_reason", {}).items())
+            table.add_row(s.name, f"{c['read']:,}", f"{c['kept']:,}", f"{c['rejected']:,}", reasons)
+        tables.append(table)
+    for s in recipe.stages:
+        if s.name in outcomes and outcomes[s.name]:
+            tables += s.summary(outcomes[s.name])
+    return tables
+
+
 def _summary(stage: StageBase, out: Path) -> str:
     counts = (read_manifest(out) or {}).get("counts", {})
     if stage.produces == "data" and "read" in counts:

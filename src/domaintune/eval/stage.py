@@ -48,6 +48,11 @@ class EvalStage(StageBase):
     def eval_files(self) -> list[str]:
         return [*self.perplexity.values(), *self.mcq.values()]
 
+    def summary(self, counts: dict) -> list:
+        """The stage's tables, from its counts (printed again at the end of a run)."""
+        tables = [perplexity_table(counts["perplexity"])] if counts.get("perplexity") else []
+        return tables + ([exam_table(counts["mcq"])] if counts.get("mcq") else [])
+
     @model_validator(mode="after")
     def _something_to_score(self) -> EvalStage:
         if not self.perplexity and not self.mcq:
@@ -102,11 +107,11 @@ def run_eval_stage(ctx: StageContext, stage: EvalStage) -> dict:
         for ref, docs in exam_results.items():
             for name, doc in docs.items():
                 write_json(out / "results" / ref / f"{name}.json", doc)
-        ctx.console.print(exam_table(exam_results))
         counts["mcq"] = {
             ref: {name: doc["metrics"] for name, doc in docs.items()}
             for ref, docs in exam_results.items()
         }
+        ctx.console.print(exam_table(counts["mcq"]))
     return counts
 
 
@@ -130,18 +135,17 @@ def _score_exam(model, tokenizer, ref: str, name: str, exam, max_len: int) -> di
     return mcq.mcq_result(items, ref, group=group_of(name), settings=settings)
 
 
-def exam_table(results: dict[str, dict[str, dict]]) -> Table:
-    """Models as rows, exams as columns: letter and option-text accuracy (percent)."""
-    exams = list(next(iter(results.values())))
+def exam_table(metrics: dict[str, dict[str, dict]]) -> Table:
+    """Models as rows, exams as columns: letter and option-text accuracy (percent).
+
+    `metrics`: model -> exam -> the result's metrics (as the stage's counts hold them)."""
+    exams = list(next(iter(metrics.values())))
     table = Table(title="Exams: acc_letter / acc_option (%, higher is better)", min_width=40)
     table.add_column("model")
     for name in exams:
         table.add_column(name, justify="right")
-    for ref, docs in results.items():
-        cells = [
-            f"{docs[n]['metrics']['acc_letter']:.1f} / {docs[n]['metrics']['acc_option']:.1f}"
-            for n in exams
-        ]
+    for ref, by_exam in metrics.items():
+        cells = [f"{by_exam[n]['acc_letter']:.1f} / {by_exam[n]['acc_option']:.1f}" for n in exams]
         table.add_row(ref, *cells)
     return table
 
