@@ -91,6 +91,23 @@ def _self_instruct(user: str, zh: bool) -> str:
     return json.dumps(items, ensure_ascii=False)
 
 
+def _adversarial(user: str, zh: bool) -> str:
+    n = int(re.search(r"新写 (\d+)|Write (\d+) new", user).group(1 if zh else 2))
+    spot = re.search(r"「(.+?)」|failing on \"(.+?)\"", user).group(1 if zh else 2)
+    key = _h(user)
+    items = []
+    for i in range(n):
+        words = [_EN[(key >> (7 * j + i)) % len(_EN)] for j in range(5)]
+        if zh:
+            topic = "".join(_ZH[(key >> (5 * j + i)) % len(_ZH)] for j in range(8))
+            items.append({"instruction": f"针对{spot}：若{topic}同时出现，应如何处理？",
+                          "output": f"需要分步分析{topic}，先核对前提再计算。"})  # fmt: skip
+        else:
+            task = f"On {spot}: what if {' '.join(words)} all apply?"
+            items.append({"instruction": task, "output": f"Check the premise, weigh {words[0]}."})
+    return json.dumps(items, ensure_ascii=False)
+
+
 def _paraphrase(user: str, zh: bool) -> str:
     original = _between(user, "[请求]" if zh else "[Request]")
     n = int(re.search(r"改写成 (\d+)|in (\d+) different", user).group(1 if zh else 2))
@@ -111,6 +128,8 @@ def _translate(user: str, zh: bool) -> str:
 def reply(messages: list[dict[str, str]], body: dict) -> str:
     """The reply content for one request."""
     user = messages[-1]["content"]
+    if "An evaluation shows" in user or "评测显示" in user:
+        return _adversarial(user, "评测显示" in user)
     if "[Passage]" in user or "[材料]" in user:
         return _qa(user, "[材料]" in user)
     if "Come up with" in user or "请新写" in user:

@@ -149,3 +149,72 @@ def synth_translate(
             pool += [kinds.first_user(c) for c in convs]
         return _finish(synth, o, client, existing=pool)
 
+
+
+def synth_adversarial(
+    results: Sequence[PathLike],
+    o: Output,
+    client: TeacherClient,
+    *,
+    per_spot: int = 20,
+    per_request: int = 5,
+    top: int = 3,
+    metric: str | None = None,
+    questions: Sequence[PathLike] = (),
+    lang: str = "auto",
+) -> dict[str, Any]:
+    """Harder prompts aimed at the sets and dimensions where eval results show the model weak."""
+    from domaintune.synth import adversarial as adv
+
+    texts = adv.question_texts(questions)
+    spots, requests = [], []
+    for path in results:
+        doc = adv.load_result(path)
+        found = adv.weak_spots(doc, adv.main_metric(doc, metric, path), top=top, questions=texts)
+        spots += found
+        requests += adv.adversarial_requests(found, per_spot=per_spot, per_request=per_request,
+                                             lang=lang)  # fmt: skip
+    if not requests:
+        raise ValueError("no weak spot: every set and dimension is at or above the overall score")
+    weak = [{"spot": s.label, "value": s.value, "overall": s.overall, "failed_shown": len(s.failed)}
+            for s in spots]  # fmt: skip
+    with Synth("adversarial", o.source or "adversarial", o.rejects) as synth:
+        for found in synth.collect(client, requests, kinds.parse_instructions, progress=o.progress):
+            synth.candidates += found
+        return _finish(synth, o, client, existing=existing_prompts(o.against),
+                       extra={"weak_spots": weak})  # fmt: skip
+
+
+def synth_convert(
+    data: PathLike,
+    o: Output,
+    *,
+    task: str,
+    columns: dict[str, str] | None = None,
+    labels: Sequence[str] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A labelled dataset as instructions with varied templates (no teacher)."""
+    from domaintune.synth.convert import convert_rows
+
+    candidates = convert_rows(data, task, columns=columns, labels=labels, seed=seed)
+    with Synth("convert", o.source or file_stem(data), o.rejects) as synth:
+        synth.candidates = candidates
+        return _finish(synth, o, None, existing=existing_prompts(o.against),
+                       extra={"task": task})  # fmt: skip
+
+
+def synth_mine(pages: PathLike, o: Output) -> dict[str, Any]:
+    """Question-answer pairs from FAQ / forum HTML pages, by their structure (no teacher)."""
+    from domaintune.synth.mine import mine_candidates
+
+    candidates, files = mine_candidates(pages)
+    with Synth("mine", o.source or file_stem(pages), o.rejects) as synth:
+        synth.candidates = candidates
+        report = _finish(synth, o, None, existing=existing_prompts(o.against),
+                         extra={"pages": files})  # fmt: skip
+    structures: dict[str, int] = {}
+    for c in candidates:
+        structures[c.provenance["structure"]] = structures.get(c.provenance["structure"], 0) + 1
+    report["structures_found"] = dict(sorted(structures.items()))
+    return report

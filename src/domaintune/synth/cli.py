@@ -197,6 +197,79 @@ app.command("translate")(_translate(back=False))
 app.command("back-translate")(_translate(back=True))
 
 
+@app.command()
+def adversarial(
+    results: list[Path] = typer.Argument(..., help="Eval result JSON files (`eval ... --out`)."),
+    out: Path = typer.Option(..., "--out", help="Output .jsonl conversations."),
+    per_spot: int = typer.Option(20, "--per-spot", min=1, help="New prompts per weak spot."),
+    per_request: int = typer.Option(5, "--per-request", min=1, help="Prompts per request."),
+    top: int = typer.Option(3, "--top", min=1, help="Weak spots per result (worst first)."),
+    metric: str = typer.Option(None, "--metric", help="Metric to rank by (default: first)."),
+    questions: list[Path] = typer.Option(
+        None, "--questions", help="The eval set(s): question texts for results that keep ids only."
+    ),
+    lang: str = typer.Option("auto", "--lang", help="zh, en, or auto (the failed questions')."),
+    base_url: str = BASE_URL, model: str = MODEL, api_key_env: str = KEY_ENV,
+    concurrency: int = CONCURRENCY, temperature: float = TEMPERATURE, max_tokens: int = MAX_TOKENS,
+    max_retries: int = RETRIES, timeout: float = TIMEOUT, price_in: float = PRICE_IN,
+    price_out: float = PRICE_OUT, cache: Path = CACHE, report: Path = REPORT,
+    rejects: Path = REJECTS, source: str = SOURCE, novelty: float = NOVELTY,
+    against: list[Path] = AGAINST, progress: bool = PROGRESS,
+) -> None:  # fmt: skip
+    """Harder prompts aimed at the sets and dimensions where an eval shows the model weak."""
+    from domaintune.synth.api import synth_adversarial
+
+    kw = locals()
+    _run(lambda: synth_adversarial(results, _output(kw, out), _teacher(kw, out),
+                                   per_spot=per_spot, per_request=per_request, top=top,
+                                   metric=metric, questions=questions or (), lang=lang),
+         out)  # fmt: skip
+
+
+@app.command()
+def convert(
+    data: Path = typer.Argument(..., help="Labelled dataset (.jsonl, .json or .csv)."),
+    out: Path = typer.Argument(..., help="Output .jsonl conversations."),
+    task: str = typer.Option(..., "--task", help="qa, classification, summarisation, "
+                             "translation or ner."),
+    col: list[str] = typer.Option(
+        None, "--col", help="FIELD=COLUMN where your column names differ (e.g. text=review)."
+    ),
+    labels: str = typer.Option(None, "--labels", help="Comma-separated labels (classification)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the template choice."),
+    report: Path = REPORT, rejects: Path = REJECTS, source: str = SOURCE,
+    novelty: float = typer.Option(0.0, "--novelty", help="ROUGE-L novelty cut (0: off)."),
+    against: list[Path] = AGAINST,
+) -> None:  # fmt: skip
+    """A labelled NLP dataset as instructions, with several templates per task (no teacher)."""
+    from domaintune.synth.api import synth_convert
+
+    columns = {}
+    for item in col or []:
+        field, sep, column = item.partition("=")
+        if not sep or not column:
+            raise fail(f"--col {item!r}: write FIELD=COLUMN, e.g. --col text=review", 2)
+        columns[field] = column
+    kw = {**locals(), "progress": False}
+    label_list = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
+    _run(lambda: synth_convert(data, _output(kw, out), task=task, columns=columns,
+                               labels=label_list, seed=seed), out)  # fmt: skip
+
+
+@app.command()
+def mine(
+    pages: Path = typer.Argument(..., help="An FAQ/forum .html page or a folder of them."),
+    out: Path = typer.Argument(..., help="Output .jsonl conversations."),
+    report: Path = REPORT, rejects: Path = REJECTS, source: str = SOURCE,
+    novelty: float = NOVELTY, against: list[Path] = AGAINST,
+) -> None:  # fmt: skip
+    """Question-answer pairs from FAQ and forum pages, by their HTML structure (no teacher)."""
+    from domaintune.synth.api import synth_mine
+
+    kw = {**locals(), "progress": False}
+    _run(lambda: synth_mine(pages, _output(kw, out)), out)
+
+
 def register(data_app: typer.Typer) -> None:
     """Mount under `domaintune data synth`."""
     data_app.add_typer(app, name="synth")

@@ -39,6 +39,8 @@ class Candidate:
     problem: str | None = None  # a kind's own check failed (say, a quote not in the source)
     # Answers of translation tasks are in another language: checked only where they must match.
     answer_in_lang: bool = False
+    # Labels and extracted spans are in the prompt by design (converted datasets).
+    skip_restates: bool = False
 
     @property
     def prompt(self) -> str:
@@ -124,7 +126,8 @@ class Synth:
         passed = []
         for c in self.candidates:
             reason = c.problem or check_row(
-                c.prompt, c.answer, lang=c.lang, answer_lang=c.answer_in_lang, limits=limits
+                c.prompt, c.answer, lang=c.lang, answer_lang=c.answer_in_lang, limits=limits,
+                restates_check=not c.skip_restates,
             )
             if reason is not None:
                 self.reject(c.summary(), reason)

@@ -96,7 +96,13 @@ class Limits:
 
 
 def check_row(
-    prompt: str, answer: str, *, lang: str | None, limits: Limits, answer_lang: bool = True
+    prompt: str,
+    answer: str,
+    *,
+    lang: str | None,
+    limits: Limits,
+    answer_lang: bool = True,
+    restates_check: bool = True,
 ) -> str | None:
     """The first failing check's reason (length, language, refusal, restates), or None.
 
@@ -113,7 +119,7 @@ def check_row(
         return "language"
     if is_refusal(answer):
         return "refusal"
-    if restates(prompt, answer):
+    if restates_check and restates(prompt, answer):
         return "restates_question"
     return None
 
