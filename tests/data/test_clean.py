@@ -267,3 +267,11 @@ def test_kept_rows_keep_the_input_format_and_get_stable_ids(tmp_path: Path) -> N
     ]
     (rejected,) = [json.loads(line) for line in rej.read_text("utf-8").splitlines()]
     assert rejected["row"] == {"id": "web-3", "text": "short", "date": "2024"}
+
+
+def test_language_id_equals_langid_classify() -> None:
+    from domaintune.data.clean import detect_language, detect_language_reference
+
+    texts = [EN, ZH, EN + ZH, "Bonjour, je suis médecin à Paris.", "こんにちは、元気ですか", "ok"]
+    assert [detect_language(t) for t in texts] == [detect_language_reference(t) for t in texts]
+    assert detect_language(EN)[0] == "en" and detect_language(ZH) == ("zh", 1.0)

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import numpy as np
+
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.clean_pii import redact_pii
 from domaintune.data.clean_text import html_to_text, looks_like_html, normalise, remove_boilerplate
@@ -50,7 +52,24 @@ def _identifier():
 
 
 def detect_language(text: str) -> tuple[str, float]:
-    """(ISO 639-1 code, probability) from langid (Lui & Baldwin 2012), offline."""
+    """(ISO 639-1 code, probability) from langid (Lui & Baldwin 2012), offline.
+
+    langid's own `classify`, computed on the features the text has: its naive Bayes score is
+    fv @ nb_ptc over all 7,480 byte n-gram features, of which a document has a few hundred, so
+    the product over the nonzero rows gives the same scores at a tenth of the time (the dense
+    float64 product was half of `data clean`'s time; benchmarks/clean.py checks equality).
+    """
+    ident = _identifier()
+    fv = ident.instance2fv(text[:LANGID_CHARS])  # uint32 [features]
+    nonzero = np.flatnonzero(fv)
+    scores = fv[nonzero].astype(np.float64) @ ident.nb_ptc[nonzero] + ident.nb_pc  # [langs]
+    probs = ident.norm_probs(scores)
+    best = int(np.argmax(probs))
+    return str(ident.nb_classes[best]), round(float(probs[best]), 4)
+
+
+def detect_language_reference(text: str) -> tuple[str, float]:
+    """langid's `classify` as shipped (the reference detect_language is checked against)."""
     lang, score = _identifier().classify(text[:LANGID_CHARS])
     return lang, round(float(score), 4)
 
