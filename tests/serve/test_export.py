@@ -235,7 +235,8 @@ def test_ollama_template_renders_like_ours(name):
 
 
 def test_go_interpreter_trims_like_go():
-    assert go_render('a  {{- "b" -}}  c{{ .System }}', [{"role": "system", "content": "S"}]) == "abcS"
+    system = [{"role": "system", "content": "S"}]
+    assert go_render('a  {{- "b" -}}  c{{ .System }}', system) == "abcS"
 
 
 def test_ollama_export_writes_modelfile_and_gguf(tiny_model_dir, tmp_path):

@@ -52,7 +52,8 @@ def test_greedy_chat_equals_eval_gen(client, name, tiny_model_dir, adapters, que
 
 
 def test_stream_equals_non_stream_and_adapters_differ(client, questions):
-    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": questions[0]}]
+    messages = [{"role": "system", "content": "be brief"},
+                {"role": "user", "content": questions[0]}]  # fmt: skip
     whole = {}
     for name in ("model", "med", "law"):
         r = client.chat.completions.create(model=name, messages=messages, max_tokens=12,
@@ -94,8 +95,9 @@ def test_completions_n_seed_stop_and_finish_reasons(client):
 def _post(server, path, body, key, raw=None):
     key = server.key if key == "KEY" else key
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.post(server.url + path, content=raw if raw is not None else json.dumps(body),
-                      headers={**headers, "Content-Type": "application/json"}, timeout=30)  # fmt: skip
+    content = raw if raw is not None else json.dumps(body)
+    headers["Content-Type"] = "application/json"
+    return httpx.post(server.url + path, content=content, headers=headers, timeout=30)
 
 
 CHAT = {"model": "model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}

@@ -104,8 +104,8 @@ def add_tokenizer(writer: Any, tokenizer: Any, vocab_rows: int, stop_ids: list[i
             continue
         tokens.append(by_id[i])
         special = i in added and added[i].special
-        types.append(gguf.TokenType.CONTROL if special else
-                     gguf.TokenType.USER_DEFINED if i in added else gguf.TokenType.NORMAL)  # fmt: skip
+        kind = gguf.TokenType.USER_DEFINED if i in added else gguf.TokenType.NORMAL
+        types.append(gguf.TokenType.CONTROL if special else kind)
     model = json.loads(tokenizer.backend_tokenizer.to_str())["model"]
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
     writer.add_tokenizer_model("gpt2")

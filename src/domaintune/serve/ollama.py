@@ -109,10 +109,12 @@ def modelfile(gguf_name: str, template_name: str, tokenizer: Any, stop_ids: list
     stops += tokenizer.convert_ids_to_tokens(list(stop_ids))
     lines = [f"# written by domaintune export --format ollama (template: {template_name})"]
     if t.strip:
-        lines.append(f"# note: {template_name} trims {', '.join(t.strip)} text; this TEMPLATE does "
-                     "not (Go templates cannot), so send messages without outer whitespace")  # fmt: skip
-    lines += [f"FROM ./{gguf_name}", f'TEMPLATE """{go_template(template_name, bos=bos, eos=eos)}"""']
-    lines += [f"PARAMETER stop {json.dumps(s, ensure_ascii=False)}" for s in dict.fromkeys(stops) if s]
+        lines.append(f"# note: {template_name} trims {', '.join(t.strip)} text; this TEMPLATE "
+                     "does not (Go templates cannot): send messages without outer whitespace")
+    template = go_template(template_name, bos=bos, eos=eos)
+    lines += [f"FROM ./{gguf_name}", f'TEMPLATE """{template}"""']
+    unique = [s for s in dict.fromkeys(stops) if s]
+    lines += [f"PARAMETER stop {json.dumps(s, ensure_ascii=False)}" for s in unique]
     lines.append(f"PARAMETER num_ctx {num_ctx}")
     return "\n".join(lines) + "\n"
 

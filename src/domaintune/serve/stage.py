@@ -22,8 +22,10 @@ from domaintune.config import StageBase
 FORMATS = ("hf", "gguf", "ollama")
 
 
-def export_model(model_or_run: str | Path, out: str | Path, *, fmt: str, quant: str = "f16",
-                 max_shard_size: str | int = "2GB", template: str | None = None) -> Path:  # fmt: skip
+def export_model(
+    model_or_run: str | Path, out: str | Path, *, fmt: str, quant: str = "f16",
+    max_shard_size: str | int = "2GB", template: str | None = None,
+) -> Path:  # fmt: skip
     """Export a model folder or a run's last model: hf (merged), gguf or ollama."""
     from domaintune.serve.export_gguf import QUANTS
 
