@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import os
 import random
 import sys
 import time
@@ -263,6 +264,7 @@ def main(argv: list[str] | None = None) -> dict:
     novelty = bench_novelty(sizes["n"], sizes["sample"], sizes["pairs"])
     print("novelty:", json.dumps(novelty), flush=True)
     result = {"ratio": throughput["ratio_to_ideal"], "smoke": args.smoke,
+              "load_average_1m_at_end": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
               "throughput": throughput, "storm": storm, "novelty": novelty}  # fmt: skip
     print("RESULT " + json.dumps(result))
     return result

@@ -179,14 +179,16 @@ class TeacherClient:
         seeds = list(seeds) if seeds is not None else [None] * len(prompts)
         self.usage.requested += len(prompts)
         out: list[Reply | None] = [None] * len(prompts)
-        todo = self._from_cache(prompts, seeds, out)
+        keys = [self.key(m, seed) for m, seed in zip(prompts, seeds, strict=True)]
+        todo = self._from_cache(keys, out)
         # The client's own retries are off: ours honour Retry-After, count and cap the waits.
         # One HTTP client per 8 slots: httpcore's pool scans every connection on every request,
         # which at 32 connections cost a quarter of our CPU per request.
         slots = max(1, self.concurrency)
         clients = [
             AsyncOpenAI(
-                base_url=self.base_url, api_key=self._api_key, max_retries=0, timeout=self.timeout
+                base_url=self.base_url, api_key=self._api_key, max_retries=0, timeout=self.timeout,
+                http_client=_http_client(),
             )
             for _ in range(-(-slots // _SLOTS_PER_CLIENT))
         ]
@@ -199,7 +201,8 @@ class TeacherClient:
             async def one(i: int) -> None:
                 slot = await free.get()
                 try:
-                    out[i] = await self._ask(clients[slot % len(clients)], prompts[i], seeds[i])
+                    client = clients[slot % len(clients)]
+                    out[i] = await self._ask(client, prompts[i], seeds[i], keys[i])
                 finally:
                     free.put_nowait(slot)
                 bar.advance(1)
@@ -211,10 +214,9 @@ class TeacherClient:
                     await client.close()
         return out
 
-    def _from_cache(self, prompts: Sequence[Messages], seeds: list, out: list) -> list[int]:
+    def _from_cache(self, keys: list[str], out: list) -> list[int]:
         todo, seen = [], set()
-        for i, (messages, seed) in enumerate(zip(prompts, seeds, strict=True)):
-            key = self.key(messages, seed)
+        for i, key in enumerate(keys):
             hit = self.cache.get(key) if self.cache is not None else None
             if hit is not None:
                 self.usage.cache_hits += 1
@@ -226,10 +228,11 @@ class TeacherClient:
                 todo.append(i)
         return todo
 
-    async def _ask(self, client: Any, messages: Messages, seed: int | None) -> Reply | None:
+    async def _ask(
+        self, client: Any, messages: Messages, seed: int | None, key: str
+    ) -> Reply | None:
         import openai
 
-        key = self.key(messages, seed)
         for attempt in range(self.max_retries + 1):
             self.usage.sent += 1
             try:
@@ -277,6 +280,17 @@ class TeacherClient:
             f"check --base-url, --model and ${self.api_key_env}, then rerun: replies received so "
             "far are cached"
         )
+
+
+def _http_client() -> Any:
+    """aiohttp under openai's client when installed (`openai[aiohttp]`): a third less CPU per
+    request than httpx (benchmarks/synth.py), which is what bounds throughput on small machines."""
+    try:
+        import aiohttp  # noqa: F401
+        from openai import DefaultAioHttpClient
+    except ImportError:
+        return None  # openai's default httpx client
+    return DefaultAioHttpClient()
 
 
 def _retry_reason(exc: BaseException) -> tuple[str | None, float | None]:
