@@ -96,7 +96,10 @@ def build_train_set(
             raise _nothing_to_train(source, st)
         encoded.append(samples)
         stats[names[i]] = st.to_dict()
-        for key in ("rows_in", "kept", "tokens", "trained_tokens", "truncated", "split_documents"):
+        for key in (
+            "rows_in", "kept", "tokens", "trained_tokens", "truncated", "split_documents",
+            "cut_by_chars",
+        ):  # fmt: skip
             setattr(total, key, getattr(total, key) + getattr(st, key))
         total.rejected.update(st.rejected)
     ptx_ids = {i for i, s in enumerate(sources) if s.ptx}
