@@ -246,6 +246,8 @@ def test_long_document_is_tokenized_in_parts_with_the_same_pieces(tiny_model_dir
     assert [p.input_ids for p in pieces[1:]] == [
         whole[i : i + 48] for i in range(0, len(whole), 48)
     ]
+    train = build_train_set([Source("corpus", docs, "pt")], tok, max_len=48)
+    assert train.total.cut_by_chars == train.stats["corpus"]["cut_by_chars"] == 1
     assert [r.getMessage() for r in caplog.records if r.name == "domaintune.train.data"] == [
         "1 documents longer than 624 characters (max_len x the longest token) were tokenized "
         "624 characters at a time (first: long)"
