@@ -300,3 +300,22 @@ def test_huge_document_memory_is_bounded(tmp_path):
 def test_twenty_megabyte_document_under_1_5_gb(tmp_path):
     _, peak, size = _dedup_rss(tmp_path, 20)
     assert size > 20e6 and peak < 1536, peak
+
+
+def test_cli_default_threshold_is_the_library_default():
+    import inspect
+
+    from domaintune.data import select_cli
+
+    option = inspect.signature(select_cli.dedup).parameters["threshold"].default
+    assert option.default == dedup_mod.DEFAULT_THRESHOLD == 0.55
+
+
+def test_several_input_files(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", _docs(EN_A, ZH_A))
+    write_jsonl(tmp_path / "b.jsonl", [{"text": ZH_A_EDIT}, {"text": EN_B}])
+    out = tmp_path / "out.jsonl"
+    result = dedup_documents([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], out)
+    kept = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [d["id"] for d in kept] == ["d0", "d1", "b-2"]
+    assert [c.ids for c in result.clusters] == [["d1", "b-1"]]

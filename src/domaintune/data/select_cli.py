@@ -13,7 +13,9 @@ from domaintune.cli_common import fail, require_jsonl
 def dedup(
     src: Path = typer.Argument(..., help="Input documents (file or directory)."),
     out: Path = typer.Argument(..., help="Output .jsonl with one document per cluster."),
-    threshold: float = typer.Option(0.8, "--threshold", help="Jaccard similarity to merge at."),
+    threshold: float = typer.Option(  # = dedup.DEFAULT_THRESHOLD (a test checks)
+        0.55, "--threshold", help="Jaccard similarity to merge at."
+    ),
     ngram: int = typer.Option(5, "--ngram", help="Shingle size in tokens (CJK chars, words)."),
     num_perm: int = typer.Option(128, "--num-perm", help="MinHash permutations."),
     clusters: Path | None = typer.Option(None, "--clusters", help="Write clusters (.jsonl)."),
