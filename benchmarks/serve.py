@@ -15,6 +15,7 @@ Run: .venv/bin/python benchmarks/serve.py [--requests 64] [--max-tokens 32] [--s
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import tempfile
 import threading
@@ -25,7 +26,7 @@ import torch
 
 from domaintune.eval.generate import generate_ids
 from domaintune.io import read_conversations
-from domaintune.models import build_tiny_model
+from domaintune.models import build_tiny_model, bundled_texts
 from domaintune.resources import data_path
 from domaintune.serve.engine import Engine, SamplingParams, Sequence
 from domaintune.serve.loading import load_served
@@ -91,11 +92,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds)")
     args = parser.parse_args(argv)
     size = dict(hidden_size=64, num_layers=2, vocab_size=1024) if args.smoke else {}
+    texts = itertools.islice(bundled_texts(), 300) if args.smoke else None  # smoke: fast tokenizer
     n, max_tokens = (16, 8) if args.smoke else (args.requests, args.max_tokens)
     levels = (1, 8) if args.smoke else (1, 8, 32)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        path = build_tiny_model(Path(tmp) / "tiny", **size)
+        path = build_tiny_model(Path(tmp) / "tiny", texts=texts, **size)
         model, served = load_served(path, name="tiny")
     prompts = prompts_for(served["tiny"], n)
     base_s, reference = serial(model, served["tiny"], prompts, max_tokens)

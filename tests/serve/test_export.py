@@ -248,3 +248,29 @@ def test_ollama_export_writes_modelfile_and_gguf(tiny_model_dir, tmp_path):
     assert text.endswith("PARAMETER num_ctx 1024\n")
     template = re.search(r'TEMPLATE """(.*)"""', text, re.S).group(1)
     assert template == go_template("chatml")
+
+
+@pytest.mark.slow
+def test_llama_cpp_greedy_tokens_equal_ours(tiny_model_dir, tmp_path):
+    """llama.cpp itself on our GGUF (needs `pip install llama-cpp-python`, a source build)."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from domaintune.eval.generate import generate_ids
+    from domaintune.models import load_for_eval
+    from domaintune.templates import render_text
+
+    path = export_gguf(tiny_model_dir, tmp_path / "m.gguf", quant="f16")
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=256, verbose=False)
+    model, tok = load_for_eval(tiny_model_dir)
+    for question in ("the heart pumps blood", "心脏 把 血液 泵 到 全身"):
+        text = render_text(tok, [{"role": "user", "content": question}], add_generation_prompt=True)
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert llm.tokenize(text.encode(), add_bos=False, special=True) == ids
+        ours = generate_ids(model, [ids], stop_ids=[-1], pad_id=0, batch_size=1,
+                            max_new_tokens=8, show_progress=False)[0]  # fmt: skip
+        llm.reset()
+        theirs = []
+        for t in llm.generate(ids, top_k=1, temp=0.0, reset=True):
+            theirs.append(t)
+            if len(theirs) == 8:
+                break
+        assert theirs == ours

@@ -115,8 +115,12 @@ def load_served(
     dtype: str = "float32",
     template: str | None = None,
     name: str | None = None,
+    device: str = "auto",
 ) -> tuple[Any, dict[str, Served]]:
-    """Load the model (and adapters) once; return it and every servable name."""
+    """Load the model (and adapters) once, on `device` (auto: cuda when there is one); return
+    it and every servable name."""
+    import torch
+
     from domaintune.models import load_model, load_tokenizer, require_safetensors
 
     main = resolve_model(model_or_run)
@@ -155,5 +159,7 @@ def load_served(
             tok = load_tokenizer(p) if (p / "tokenizer_config.json").exists() else base_tok
             stops = _stop_ids(p, model.base_model.model.generation_config, tok, template)
             served[n] = Served(n, p, n, tok, stops, context, template)
-    model.eval()
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device).eval()
     return model, served
