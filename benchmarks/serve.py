@@ -91,9 +91,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (both sides)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds)")
     args = parser.parse_args(argv)
-    size = dict(hidden_size=64, num_layers=2, vocab_size=1024) if args.smoke else {}
-    texts = itertools.islice(bundled_texts(), 300) if args.smoke else None  # smoke: fast tokenizer
-    n, max_tokens = (16, 8) if args.smoke else (args.requests, args.max_tokens)
+    size = dict(hidden_size=64, num_layers=2, vocab_size=512) if args.smoke else {}
+    texts = itertools.islice(bundled_texts(), 200) if args.smoke else None  # smoke: fast tokenizer
+    n, max_tokens = (8, 6) if args.smoke else (args.requests, args.max_tokens)
     levels = (1, 8) if args.smoke else (1, 8, 32)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:

@@ -62,33 +62,57 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def start_server(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
-    """`domaintune serve ARGS --port 0` in a subprocess; waits for its `serving on URL` line."""
+def launch_server(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
+    """Start `domaintune serve ARGS --port 0` in a subprocess (see `wait_ready`)."""
     cmd = [sys.executable, "-m", "domaintune.cli", "serve", *args, "--port", "0"]
     # One torch thread: on a shared 2-core machine, tiny matmuls are 10x slower with two.
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **(env or {})}
     with open(log, "wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=full_env)
+    return Server(proc, "", log)
+
+
+def wait_ready(srv: Server) -> Server:
+    """Wait for the server's `serving on URL` line; fail with its log if it exits or hangs."""
+    proc, log = srv.proc, srv.log
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = re.search(r"serving on (http://\S+)", log.read_text(errors="replace"))
         if found:
-            return Server(proc, found.group(1), log)
+            srv.url = found.group(1)
+            return srv
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
         time.sleep(0.1)
-    Server(proc, "", log).stop()
+    srv.stop()
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
-def server(tiny_model_dir, adapters, tmp_path_factory):
-    """The tiny model as `tiny`, adapters `med` and `law`, an API key, batches of up to 8."""
+def server_launch(tiny_model_dir, adapters, tmp_path_factory):
+    """Start the server (the tiny model as `model`, adapters `med` and `law`, an API key, batches
+    of up to 8); tests that do not need it yet may ask for this so its start overlaps them."""
     log = tmp_path_factory.mktemp("server") / "server.log"
     args = [str(tiny_model_dir), "--adapter", f"med={adapters['med']}",
             "--adapter", f"law={adapters['law']}", "--api-key-env", KEY_ENV,
             "--max-batch", "8", "--max-tokens", "1000"]  # fmt: skip
-    srv = start_server(args, log, env={KEY_ENV: API_KEY})
+    srv = launch_server(args, log, env={KEY_ENV: API_KEY})
     srv.key = API_KEY
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def server(server_launch):
+    return wait_ready(server_launch)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny models on a shared 2-core machine run faster on one thread; restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -23,7 +23,8 @@ from domaintune.serve.loading import ServeError, load_served, resolve_model
 
 
 @pytest.fixture(scope="module")
-def loaded(tiny_model_dir, adapters):
+def loaded(tiny_model_dir, adapters, server_launch):
+    # server_launch: the server for test_server.py starts now, while these tests run
     return load_served(tiny_model_dir, {k: str(v) for k, v in adapters.items()})
 
 

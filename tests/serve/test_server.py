@@ -36,17 +36,17 @@ def test_models_lists_base_and_adapters(client):
     assert ids == ["law", "med", "model"]
 
 
-@pytest.mark.parametrize("name", ["model", "med"])
+@pytest.mark.parametrize("name", ["med", pytest.param("model", marks=pytest.mark.slow)])
 def test_greedy_chat_equals_eval_gen(client, name, tiny_model_dir, adapters, questions):
     path = tiny_model_dir if name == "model" else adapters[name]
-    expected = _eval_gen(path, questions, 16)
-    for q, (ids, text) in zip(questions, expected, strict=True):
+    expected = _eval_gen(path, questions[:4], 12)
+    for q, (ids, text) in zip(questions, expected, strict=False):
         r = client.chat.completions.create(
-            model=name, messages=[{"role": "user", "content": q}], max_tokens=16, temperature=0
+            model=name, messages=[{"role": "user", "content": q}], max_tokens=12, temperature=0
         )
         assert r.choices[0].message.content == text
         assert r.usage.completion_tokens == len(ids)
-        assert r.choices[0].finish_reason == ("length" if len(ids) == 16 else "stop")
+        assert r.choices[0].finish_reason == ("length" if len(ids) == 12 else "stop")
     if name == "med":  # the random base repeats one token; the adapter's answers differ
         assert len({t for _, t in expected}) > 1
 
@@ -159,7 +159,7 @@ def test_hundred_concurrent_requests_async(server, questions):
         calls = [
             client.chat.completions.create(
                 model=names[i % 3], messages=[{"role": "user", "content": questions[i % 6]}],
-                max_tokens=6, temperature=0)
+                max_tokens=4, temperature=0)
             for i in range(100)
         ]  # fmt: skip
         return await asyncio.gather(*calls)
@@ -170,7 +170,7 @@ def test_hundred_concurrent_requests_async(server, questions):
         assert r.model == ["model", "med", "law"][i % 3]
         assert r.choices[0].finish_reason in ("stop", "length")
         done = r.usage.completion_tokens
-        assert done == 6 or r.choices[0].finish_reason == "stop"
+        assert done == 4 or r.choices[0].finish_reason == "stop"
     first = {}
     for i, r in enumerate(results):  # same model and question: same greedy answer, batched or not
         first.setdefault((i % 3, i % 6), r.choices[0].message.content)
