@@ -37,7 +37,7 @@ def exec_vllm(model_or_run: str | Path, adapters: dict[str, str], *, host: str, 
     if importlib.util.find_spec("vllm") is None:
         raise ImportError(
             "--engine vllm needs vLLM, which is not installed: on a CUDA machine run "
-            "`pip install vllm`, or leave out --engine to serve with transformers"
+            "`pip install 'domaintune[vllm]'`, or leave out --engine to serve with transformers"
         )
     cmd = vllm_command(model_or_run, adapters, host=host, port=port, max_batch=max_batch,
                        dtype=dtype)  # fmt: skip
