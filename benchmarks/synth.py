@@ -2,7 +2,8 @@
 
 (a) Client vs the scripted OpenAI-compatible server (tests/synth/scripted_server.py, its own
     process on 127.0.0.1) answering each request after 200 ms:
-    - throughput at concurrency 32: requests/s against the ideal 32 / 0.2 s = 160 (target >= 0.9x);
+    - throughput at concurrency 32: requests/s against the ideal 32 / 0.2 s = 160 (target >= 0.9x),
+      and client CPU per request; baseline: the same client on openai's default httpx transport;
     - a 429 storm: every request gets 429 with Retry-After for `storm_s` seconds. Ours vs the
       `openai` package's own retries (AsyncOpenAI defaults, max_retries=2) on the same storm:
       requests completed, the longest wait, and the time from the storm's end to the last reply.
@@ -191,18 +192,26 @@ def _prompts(n: int, tag: str) -> list[list[dict[str, str]]]:
     return [[{"role": "user", "content": f"{tag} request {i}"}] for i in range(n)]
 
 
+def _throughput(server, n: int, concurrency: int, transport: str) -> tuple[float, float, int]:
+    client = TeacherClient(server.url, "teacher", concurrency=concurrency, transport=transport)
+    client.run(_prompts(concurrency, f"warm-up {transport}"))  # connections opened
+    start, cpu = time.perf_counter(), time.process_time()
+    replies = client.run(_prompts(n, f"throughput {transport}"))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return n / seconds, 1000 * cpu / n, sum(r is not None for r in replies)
+
+
 def bench_throughput(server, n: int, concurrency: int, delay: float) -> dict:
+    """Ours (aiohttp transport) vs the same client on openai's default httpx transport."""
     server.control(delay=delay, storm_s=0.0)
-    client = TeacherClient(server.url, "teacher", concurrency=concurrency)
-    client.run(_prompts(concurrency, "warm-up"))  # connections opened
-    start = time.perf_counter()
-    replies = client.run(_prompts(n, "throughput"))
-    seconds = time.perf_counter() - start
-    rate = n / seconds
+    rate, cpu_ms, done = _throughput(server, n, concurrency, "auto")
+    base_rate, base_cpu_ms, _ = _throughput(server, n, concurrency, "httpx")
     ideal = concurrency / delay
-    return {"requests": n, "completed": sum(r is not None for r in replies),
-            "req_per_s": round(rate, 1), "ideal_req_per_s": ideal,
-            "ratio_to_ideal": round(rate / ideal, 3)}  # fmt: skip
+    return {"requests": n, "completed": done, "req_per_s": round(rate, 1),
+            "ideal_req_per_s": ideal, "ratio_to_ideal": round(rate / ideal, 3),
+            "client_cpu_ms_per_request": round(cpu_ms, 2),
+            "httpx_req_per_s": round(base_rate, 1),
+            "httpx_client_cpu_ms_per_request": round(base_cpu_ms, 2)}  # fmt: skip
 
 
 async def _openai_defaults(url: str, prompts: list, concurrency: int) -> list[float | None]:
@@ -252,14 +261,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds)")
     args = parser.parse_args(argv)
     if args.smoke:
-        sizes = dict(tp=64, storm_n=32, storm_s=0.5, retry="0.2", n=1000, sample=100, pairs=1000)
+        sizes = dict(tp=32, storm_n=32, storm_s=0.3, retry="0.1", n=1000, sample=100, pairs=1000,
+                     delay=0.05)  # fmt: skip
     else:
         sizes = dict(tp=1600, storm_n=640, storm_s=20.0, retry="2", n=50_000, sample=1000,
-                     pairs=20_000)  # fmt: skip
+                     pairs=20_000, delay=0.2)  # fmt: skip
     with ScriptedServer() as server:
-        throughput = bench_throughput(server, sizes["tp"], 32, 0.2)
+        throughput = bench_throughput(server, sizes["tp"], 32, sizes["delay"])
         print("throughput:", json.dumps(throughput), flush=True)
-        storm = bench_storm(server, sizes["storm_n"], 32, 0.2, sizes["storm_s"], sizes["retry"])
+        storm = bench_storm(server, sizes["storm_n"], 32, sizes["delay"], sizes["storm_s"],
+                            sizes["retry"])  # fmt: skip
         print("429 storm:", json.dumps(storm), flush=True)
     novelty = bench_novelty(sizes["n"], sizes["sample"], sizes["pairs"])
     print("novelty:", json.dumps(novelty), flush=True)

@@ -1,4 +1,4 @@
-"""The synth recipe stage: config validation, a run (stub context), and a whole recipe (slow)."""
+"""The synth recipe stage: config validation and runs (a stub context: only out, run_dir, paths)."""
 
 from __future__ import annotations
 

@@ -131,6 +131,7 @@ class TeacherClient:
     timeout: float = 120.0
     price_in: float = 0.0
     price_out: float = 0.0
+    transport: str = "auto"  # "aiohttp" when installed, else "httpx" (openai's default)
     usage: Usage = field(init=False)
 
     def __post_init__(self) -> None:
@@ -188,7 +189,7 @@ class TeacherClient:
         clients = [
             AsyncOpenAI(
                 base_url=self.base_url, api_key=self._api_key, max_retries=0, timeout=self.timeout,
-                http_client=_http_client(),
+                http_client=_http_client(self.transport),
             )
             for _ in range(-(-slots // _SLOTS_PER_CLIENT))
         ]
@@ -282,9 +283,11 @@ class TeacherClient:
         )
 
 
-def _http_client() -> Any:
-    """aiohttp under openai's client when installed (`openai[aiohttp]`): a third less CPU per
-    request than httpx (benchmarks/synth.py), which is what bounds throughput on small machines."""
+def _http_client(transport: str) -> Any:
+    """aiohttp under openai's client when installed (`openai[aiohttp]`): half the CPU per
+    request of httpx (benchmarks/synth.py), which is what bounds throughput on small machines."""
+    if transport == "httpx":
+        return None  # openai's default
     try:
         import aiohttp  # noqa: F401
         from openai import DefaultAioHttpClient
