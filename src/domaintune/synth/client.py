@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import os
 import random
 import re
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -283,17 +285,31 @@ class TeacherClient:
         )
 
 
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every HTTP client (each would load the CA bundle: ~0.1 s apiece)."""
+    try:
+        import certifi  # httpx's own CA bundle
+
+        return ssl.create_default_context(cafile=certifi.where())
+    except ImportError:
+        return ssl.create_default_context()
+
+
 def _http_client(transport: str) -> Any:
     """aiohttp under openai's client when installed (`openai[aiohttp]`): half the CPU per
     request of httpx (benchmarks/synth.py), which is what bounds throughput on small machines."""
-    if transport == "httpx":
-        return None  # openai's default
-    try:
-        import aiohttp  # noqa: F401
-        from openai import DefaultAioHttpClient
-    except ImportError:
-        return None  # openai's default httpx client
-    return DefaultAioHttpClient()
+    if transport != "httpx":
+        try:
+            import aiohttp  # noqa: F401
+            from openai import DefaultAioHttpClient
+
+            return DefaultAioHttpClient(verify=_ssl_context())
+        except ImportError:
+            pass
+    from openai import DefaultAsyncHttpxClient
+
+    return DefaultAsyncHttpxClient(verify=_ssl_context())
 
 
 def _retry_reason(exc: BaseException) -> tuple[str | None, float | None]:
