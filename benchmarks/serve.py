@@ -8,7 +8,8 @@
 - every answer of ours equals the serial loop's, token for token (asserted).
 Figures: requests/s and generated tokens/s; `ratio` = ours / serial at 8 clients.
 Model: the built-in tiny Qwen2 architecture (random weights, tokenizer trained on bundled text),
-greedy, `--max-tokens` new tokens per request; in-process (no HTTP), one torch thread by default.
+greedy, `--max-tokens` new tokens per request, one torch thread by default; in-process, and once
+more through the HTTP server at 8 clients (uvicorn and the httpx clients in this same process).
 Run: .venv/bin/python benchmarks/serve.py [--requests 64] [--max-tokens 32] [--smoke]
 """
 
@@ -33,12 +34,56 @@ from domaintune.serve.loading import load_served
 from domaintune.serve.server import chat_prompt
 
 
-def prompts_for(served, n: int) -> list[list[int]]:
-    """Chat prompts from the bundled SFT questions, cycled to n."""
+def questions_for(n: int) -> list[str]:
+    """The bundled SFT questions, cycled to n."""
     rows = read_conversations(data_path("sft_domain_alpaca.jsonl"))
     questions = [c.messages[0].content for c in rows]
-    return [chat_prompt(served, [{"role": "user", "content": questions[i % len(questions)]}])
-            for i in range(n)]  # fmt: skip
+    return [questions[i % len(questions)] for i in range(n)]
+
+
+def over_http(engine: Engine, questions: list[str], max_tokens: int, clients: int) -> tuple:
+    """The same requests through the HTTP server (uvicorn in a thread, httpx clients)."""
+    import socket
+
+    import httpx
+    import uvicorn
+
+    from domaintune.serve.server import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1/chat/completions"
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    answers: list = [None] * len(questions)
+    todo, lock = iter(range(len(questions))), threading.Lock()
+
+    def client() -> None:
+        with httpx.Client(timeout=600) as http:
+            while True:
+                with lock:
+                    i = next(todo, None)
+                if i is None:
+                    return
+                body = {"model": "tiny", "max_tokens": max_tokens, "temperature": 0,
+                        "messages": [{"role": "user", "content": questions[i]}]}  # fmt: skip
+                r = http.post(url, json=body).json()
+                usage = r["usage"]["completion_tokens"]
+                answers[i] = (r["choices"][0]["message"]["content"], usage)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    server.should_exit = True
+    thread.join()
+    return seconds, answers
 
 
 def serial(model, served, prompts: list[list[int]], max_tokens: int) -> tuple[float, list]:
@@ -99,7 +144,8 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = build_tiny_model(Path(tmp) / "tiny", texts=texts, **size)
         model, served = load_served(path, name="tiny")
-    prompts = prompts_for(served["tiny"], n)
+    questions = questions_for(n)
+    prompts = [chat_prompt(served["tiny"], [{"role": "user", "content": q}]) for q in questions]
     base_s, reference = serial(model, served["tiny"], prompts, max_tokens)
     base = figures(base_s, reference)
     print("serial generate:", json.dumps(base), flush=True)
@@ -112,11 +158,17 @@ def main(argv: list[str] | None = None) -> dict:
             rows[clients] = {**figures(seconds, outputs),
                              "ratio": round(base_s / seconds, 2)}  # fmt: skip
             print(f"ours, {clients} clients:", json.dumps(rows[clients]), flush=True)
+        seconds, answers = over_http(engine, questions, max_tokens, 8)
+        tok = served["tiny"].tokenizer
+        assert answers == [(tok.decode(r, skip_special_tokens=True), len(r)) for r in reference]
+        http = {**figures(seconds, reference), "ratio": round(base_s / seconds, 2)}
+        print("ours over HTTP, 8 clients:", json.dumps(http), flush=True)
     finally:
         engine.close()
     result = {"ratio": rows[8]["ratio"], "smoke": args.smoke, "requests": n,
               "max_tokens": max_tokens, "threads": args.threads, "serial": base,
-              "ours": {str(k): v for k, v in rows.items()}, "same_outputs": True,
+              "ours": {str(k): v for k, v in rows.items()}, "http_8_clients": http,
+              "same_outputs": True,
               "model": {"params": sum(p.numel() for p in model.parameters()), **size}}  # fmt: skip
     print("RESULT " + json.dumps(result))
     return result
