@@ -68,3 +68,4 @@ def test_benchmark_smoke(capsys):
     assert last.startswith("RESULT ") and json.loads(last[7:]) == result
     assert result["same_outputs"] and result["ratio"] == result["ours"]["8"]["ratio"] > 0
     assert result["serial"]["tokens"] == result["ours"]["8"]["tokens"] > 0
+    assert result["http_8_clients"]["tokens"] == result["serial"]["tokens"]  # answers asserted

@@ -121,7 +121,7 @@ def load_served(
     it and every servable name."""
     import torch
 
-    from domaintune.models import load_model, load_tokenizer, require_safetensors
+    from domaintune.models import load_model, load_tokenizer
 
     main = resolve_model(model_or_run)
     main_name = name or model_name(Path(model_or_run) if Path(model_or_run).is_dir() else main)
@@ -133,33 +133,44 @@ def load_served(
     base_dir = base_of(main) if is_adapter(main) else main
     model = load_model(base_dir, dtype=dtype)
     base_tok = load_tokenizer(base_dir)
-    vocab = model.get_input_embeddings().weight.shape[0]
     context = int(getattr(model.config, "max_position_embeddings", 0) or 2048)
-    served: dict[str, Served] = {}
     base_name = model_name(base_dir) if is_adapter(main) else main_name
-    served[base_name] = Served(
-        base_name, base_dir, None, base_tok,
-        _stop_ids(base_dir, model.generation_config, base_tok, template), context, template,
-    )  # fmt: skip
+    clash = [n for n in named if n in (base_name, BASE_ROW)]
+    if clash:
+        raise ServeError(f"two served models would be named {clash[0]!r}: rename the adapter "
+                         "(--adapter NAME=DIR) or the model (--name)")  # fmt: skip
+    stops = _stop_ids(base_dir, model.generation_config, base_tok, template)
+    served = {base_name: Served(base_name, base_dir, None, base_tok, stops, context, template)}
     if named:
-        from peft import PeftModel
-
-        for i, (n, p) in enumerate(named.items()):
-            require_safetensors(p, adapter=True)
-            check_vocabulary(p, vocab)
-            if base_of(p).resolve() != Path(base_dir).resolve():
-                raise ServeError(
-                    f"adapter {n} ({p}) was trained on {base_of(p)}, not on {base_dir}; serve "
-                    "it on its own base"
-                )
-            if i == 0:
-                model = PeftModel.from_pretrained(model, str(p), adapter_name=n)
-            else:
-                model.load_adapter(str(p), adapter_name=n)
-            tok = load_tokenizer(p) if (p / "tokenizer_config.json").exists() else base_tok
-            stops = _stop_ids(p, model.base_model.model.generation_config, tok, template)
-            served[n] = Served(n, p, n, tok, stops, context, template)
+        model = _attach(model, named, base_dir, base_tok, served, template)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
     return model, served
+
+
+def _attach(model: Any, named: dict[str, Path], base_dir: Path, base_tok: Any,
+            served: dict[str, Served], template: str | None) -> Any:  # fmt: skip
+    """Load every adapter onto the base (one PeftModel, one adapter name each); add to served."""
+    from peft import PeftModel
+
+    from domaintune.models import load_tokenizer, require_safetensors
+
+    vocab = model.get_input_embeddings().weight.shape[0]
+    context = next(iter(served.values())).context
+    for i, (n, p) in enumerate(named.items()):
+        require_safetensors(p, adapter=True)
+        check_vocabulary(p, vocab)
+        if base_of(p).resolve() != Path(base_dir).resolve():
+            raise ServeError(
+                f"adapter {n} ({p}) was trained on {base_of(p)}, not on {base_dir}; serve it on "
+                "its own base"
+            )
+        if i == 0:
+            model = PeftModel.from_pretrained(model, str(p), adapter_name=n)
+        else:
+            model.load_adapter(str(p), adapter_name=n)
+        tok = load_tokenizer(p) if (p / "tokenizer_config.json").exists() else base_tok
+        stops = _stop_ids(p, model.base_model.model.generation_config, tok, template)
+        served[n] = Served(n, p, n, tok, stops, context, template)
+    return model
