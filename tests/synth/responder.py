@@ -11,6 +11,8 @@ import hashlib
 import json
 import re
 
+from domaintune.text import HAN_RE
+
 _ZH = "山水花鸟风云日月星河江湖海天地人心书画诗酒茶琴棋剑春夏秋冬东西南北金木火土"
 _EN = [
     "river",
@@ -45,7 +47,7 @@ def fake_translate(text: str, target: str) -> str:
     if target == "zh":
         words = re.findall(r"[A-Za-z0-9]+", text) or [text]
         return "".join(_ZH[_h(w) % len(_ZH)] + _ZH[_h(w + "#") % len(_ZH)] for w in words) + "。"
-    chars = re.findall(r"[\u4e00-\u9fff]", text) or [text]
+    chars = HAN_RE.findall(text) or [text]
     return " ".join(_EN[_h(c) % len(_EN)] for c in chars).capitalize() + "."
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from domaintune.data.minhash import MinHasher, shingle_hashes, text_tokens
+from domaintune.text import HAN_RE
 
 NOVELTY_THRESHOLD = 0.7  # self-instruct's ROUGE-L cut (Wang et al. 2022)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 # Openings of refusals and assistant boilerplate, zh + en (Alpaca-cleaned and BELLE filter lists).
 _REFUSAL = re.compile(
@@ -77,8 +77,8 @@ def rouge_l_text(a: str, b: str) -> float:
 
 
 def language(text: str) -> str:
-    """"zh" when CJK characters outnumber latin letters / 4 (a word is ~4 letters), else "en"."""
-    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
+    """"zh" when Han characters outnumber latin letters / 4 (a word is ~4 letters), else "en"."""
+    cjk, latin = len(HAN_RE.findall(text)), len(_LATIN.findall(text))
     return "zh" if cjk and cjk >= latin / 4 else "en"
 
 
