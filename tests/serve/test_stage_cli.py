@@ -39,6 +39,8 @@ def test_cli_refusals(tiny_model_dir, tmp_path, monkeypatch):
     out = str(tmp_path / "o")
     r = runner.invoke(app, ["export", str(tiny_model_dir), out, "--format", "onnx"])
     assert r.exit_code == 2 and "--format 'onnx': choose one of hf, gguf, ollama" in r.output
+    r = runner.invoke(app, ["export", str(tiny_model_dir), out, "--format", "gguf"])
+    assert r.exit_code == 0 and (tmp_path / "o" / "model-f16.gguf").stat().st_size > 0
     monkeypatch.delenv("DT_NO_SUCH_KEY", raising=False)
     r = runner.invoke(app, ["serve", str(tiny_model_dir), "--api-key-env", "DT_NO_SUCH_KEY"])
     assert r.exit_code == 2 and "DT_NO_SUCH_KEY: that environment variable is not set" in r.output
