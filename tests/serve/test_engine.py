@@ -92,6 +92,20 @@ def test_cancel_frees_slot_and_sampling_is_seeded(loaded):
         engine.close()
 
 
+def test_held_back_text_is_sent_when_a_stop_token_ends_the_answer(loaded):
+    model, served = loaded
+    s = served["model"]
+    engine = Engine(model, served)  # not started: _emit is driven by hand
+    events = []
+    seq = Sequence(s, [1], SamplingParams(max_tokens=10, stop=("END",)),
+                   lambda q, d, f: events.append((d, f)))  # fmt: skip
+    ids = s.tokenizer.convert_tokens_to_ids(["E", "N"])
+    for t in [*ids, s.stop_ids[0]]:
+        engine._emit([seq], [t])
+    assert events == [("EN", False), ("", True)]  # "EN" was held back: it might have been END
+    assert seq.text == "EN" and seq.finish_reason == "stop" and seq.tokens == ids
+
+
 def test_stop_strings_are_cut_and_held_back():
     assert stop_cut("abc END def", ("END",)) == 4
     assert stop_cut("abc", ("x", "")) is None

@@ -245,13 +245,15 @@ class Engine:
         for s, t in zip(rows, tokens, strict=True):
             if s.cancelled:
                 continue
-            if t in s.served.stop_ids:
-                self._finish(s, "stop")
-                continue
-            s.tokens.append(t)
+            stopped = t in s.served.stop_ids
+            if not stopped:
+                s.tokens.append(t)
             text = s.served.tokenizer.decode(s.tokens, skip_special_tokens=True)
             cut = stop_cut(text, s.params.stop)
-            if cut is not None:
+            if stopped and cut is None:  # what was held back (a possible stop's start) goes out
+                self._send(s, text)
+                self._finish(s, "stop")
+            elif cut is not None:
                 self._send(s, text[:cut])
                 self._finish(s, "stop")
             elif len(s.tokens) >= min(s.params.max_tokens, s.served.context - len(s.prompt)):
