@@ -192,13 +192,20 @@ def _train_sources(ctx: StageContext, stage: TrainStage) -> list:
             sample_fraction(list(read(ctx.data_paths(d))), d.fraction, seed),
             stage.type,
             share=d.share,
+            path=_where(ctx, d),
         )
         for d in stage.data
     ]
     for d in stage.ptx.data if stage.ptx else []:
         docs = sample_fraction(list(read_documents(ctx.data_paths(d))), d.fraction, seed)
-        sources.append(Source(source_label(d), docs, "pt", ptx=True))
+        sources.append(Source(source_label(d), docs, "pt", ptx=True, path=_where(ctx, d)))
     return sources
+
+
+def _where(ctx: StageContext, source: DataSource) -> str:
+    """The file(s) a source reads, for error messages (a from: source names the stage too)."""
+    files = ", ".join(str(p) for p in ctx.data_paths(source))
+    return f"{files} (stage {source.from_})" if source.from_ else files
 
 
 def apply_template(ctx: StageContext, stage: TrainStage, model: Any, tokenizer: Any, source: Path):
