@@ -251,10 +251,12 @@ class TeacherClient:
                 raise TeacherError(self._explain("has no such model or route (HTTP 404)")) from None
             except openai.BadRequestError:
                 break  # this prompt is refused; the others go on
-            except Exception as exc:  # noqa: BLE001 - every other failure is retried, by kind
+            except Exception as exc:  # noqa: BLE001 - retried or dropped by kind, else raised
                 reason, hint = _retry_reason(exc)
+                if reason is None and not isinstance(exc, openai.APIStatusError):
+                    raise  # not an endpoint failure: a bug to see, not a row to drop
                 if reason is None or attempt == self.max_retries:
-                    break
+                    break  # another 4xx for this prompt, or retries spent: the others go on
                 self.usage.retries[reason] += 1
                 await asyncio.sleep(self._wait(attempt, hint))
                 continue
