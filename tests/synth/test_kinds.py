@@ -147,3 +147,14 @@ def test_cli_reports_and_refuses_a_missing_teacher(server, files):
     assert (files / "cli.teacher-cache.sqlite").exists()
     bad = runner.invoke(app, ["qa", str(files / "docs.jsonl"), str(out)])
     assert bad.exit_code == 2 and "--base-url and --model" in bad.output
+
+
+def test_translation_keeps_the_system_prompt_translated(server, files):
+    row = {"system": "You are a careful nurse.",
+           "instruction": "How do I measure blood pressure at home?",
+           "output": "Sit still for five minutes, then measure."}  # fmt: skip
+    write_jsonl(files / "sys.jsonl", [row])
+    synth_translate(files / "sys.jsonl", Output(files / "ts.jsonl"), _client(server, files))
+    (row,) = _rows(files / "ts.jsonl")
+    assert row["system"] and language(row["system"]) == "zh"
+    assert [m["role"] for m in row["messages"]] == ["user", "assistant"]

@@ -41,6 +41,7 @@ class Candidate:
     answer_in_lang: bool = False
     # Labels and extracted spans are in the prompt by design (converted datasets).
     skip_restates: bool = False
+    system: str | None = None
 
     @property
     def prompt(self) -> str:
@@ -152,7 +153,8 @@ class Synth:
         meta = {"source": self.source, "kind": self.kind, "provenance": c.provenance,
                 **c.extra_meta}  # fmt: skip
         messages = [Message(m["role"], m["content"]) for m in c.messages]
-        conv = Conversation(f"{self.kind}-{i:06d}", messages, source=self.source, meta=meta)
+        conv = Conversation(f"{self.kind}-{i:06d}", messages, system=c.system, source=self.source,
+                            meta=meta)  # fmt: skip
         return conv.to_dict()
 
     def _eval_item(self, c: Candidate, i: int) -> dict[str, Any]:

@@ -181,11 +181,11 @@ def parse_paraphrases(request: Request, content: str) -> list[Candidate]:
     for i, text in enumerate(_texts(load_json_reply(content), "strings")):
         if not isinstance(text, str) or not text.strip():
             raise ValueError("each paraphrase must be a non-empty string")
-        messages = [dict(m) for m in ctx["conversation"] if m["role"] != "system"]
+        messages, system = _split_system([dict(m) for m in ctx["conversation"]])
         first = next(j for j, m in enumerate(messages) if m["role"] == "user")
         messages[first]["content"] = text.strip()
         prov = {"seed_id": ctx["seed_id"], "variant": i}
-        out.append(Candidate(messages, ctx["lang"], prov))
+        out.append(Candidate(messages, ctx["lang"], prov, system=system))
     return out
 
 
@@ -220,9 +220,14 @@ def _translated(request: Request, content: str) -> list[dict[str, str]]:
 def parse_translation(request: Request, content: str) -> list[Candidate]:
     """The conversation in the target language, linked to its original by `pair_of`."""
     ctx = request.context
-    messages = [m for m in _translated(request, content) if m["role"] != "system"]
+    turns_, system = _split_system(_translated(request, content))
     prov = {"pair_of": ctx["pair_of"], "from": ctx["from"], "to": ctx["to"]}
-    return [Candidate(messages, ctx["to"], prov, answer_in_lang=True)]
+    return [Candidate(turns_, ctx["to"], prov, answer_in_lang=True, system=system)]
+
+
+def _split_system(messages: list[dict[str, str]]) -> tuple[list[dict[str, str]], str | None]:
+    system = next((m["content"] for m in messages if m["role"] == "system"), None)
+    return [m for m in messages if m["role"] != "system"], system
 
 
 def back_requests(first: Sequence[Request], found: Sequence[list[Candidate]]) -> list[Request]:
@@ -247,7 +252,7 @@ def parse_pivot(request: Request, content: str) -> list[Candidate]:
 def parse_back(request: Request, content: str) -> list[Candidate]:
     """The back-translated conversation, linked to its original and carrying the pivot."""
     ctx = request.context
-    messages = [m for m in _translated(request, content) if m["role"] != "system"]
+    turns_, system = _split_system(_translated(request, content))
     prov = {"pair_of": ctx["pair_of"], "via": ctx["from"],
             "pivot": [m["content"] for m in ctx["pivot"]]}  # fmt: skip
-    return [Candidate(messages, ctx["to"], prov, answer_in_lang=True)]
+    return [Candidate(turns_, ctx["to"], prov, answer_in_lang=True, system=system)]
