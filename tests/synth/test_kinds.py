@@ -158,3 +158,18 @@ def test_translation_keeps_the_system_prompt_translated(server, files):
     (row,) = _rows(files / "ts.jsonl")
     assert row["system"] and language(row["system"]) == "zh"
     assert [m["role"] for m in row["messages"]] == ["user", "assistant"]
+
+
+def test_self_instruct_rounds_show_kept_generated_tasks(server, files):
+    o, client = Output(files / "r.jsonl"), _client(server, files)
+    report = synth_self_instruct(files / "seeds.jsonl", o, client, num=18, per_request=2,
+                                 lang="zh", rounds=2)  # fmt: skip
+    rows = _rows(files / "r.jsonl")
+    assert report["requested"] == 10  # 9 tasks a round, 2 a request: 5 requests each
+    first = {r["messages"][0]["content"] for r in rows if r["meta"]["provenance"]["round"] == 0}
+    later = [r["meta"]["provenance"] for r in rows if r["meta"]["provenance"]["round"] == 1]
+    assert first and later
+    human = {s["instruction"] for s in SEEDS}
+    for prov in later:  # 4 human + 2 machine tasks shown, the machine ones kept in round 0
+        machine = [s for s in prov["seeds"] if s not in human]
+        assert len(prov["seeds"]) == 6 and len(machine) == 2 and set(machine) <= first

@@ -91,17 +91,27 @@ def synth_self_instruct(
     num: int,
     per_request: int = 5,
     lang: str = "auto",
+    rounds: int = 1,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """New tasks from seed tasks, cycling the task categories; seeds join the novelty pool."""
-    convs = list(read_conversations(seeds))
-    requests = kinds.self_instruct_requests(
-        convs, num=num, per_request=per_request, lang=lang, seed=seed
-    )
-    pool = [kinds.first_user(c) for c in convs] + existing_prompts(o.against)
+    """New tasks from seed tasks, cycling the task categories; seeds join the novelty pool.
+
+    With rounds > 1 (Wang et al. 2022's bootstrapping), `num` is split over the rounds and each
+    later round also shows tasks generated and kept (checks and novelty) in the earlier ones.
+    """
+    human = [kinds.first_user(c) for c in read_conversations(seeds)]
+    pool = human + existing_prompts(o.against)
+    shares = [num // rounds + (1 if r < num % rounds else 0) for r in range(rounds)]
+    machine: list[str] = []
     with Synth("self-instruct", o.source or file_stem(seeds), o.rejects) as synth:
-        for found in synth.collect(client, requests, kinds.parse_instructions, progress=o.progress):
-            synth.candidates += found
+        for r, share in enumerate(s for s in shares if s):
+            requests = kinds.self_instruct_requests(human, num=share, per_request=per_request,
+                                                    lang=lang, machine=machine, round_=r,
+                                                    seed=seed)  # fmt: skip
+            for found in synth.collect(client, requests, kinds.parse_instructions,
+                                       progress=o.progress):  # fmt: skip
+                synth.candidates += found
+            machine = synth.provisional(o.limits or Limits(), o.novelty, pool)
         report = _finish(synth, o, client, existing=pool)
     report["categories"] = _categories(o.out)
     return report

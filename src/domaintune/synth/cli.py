@@ -128,6 +128,8 @@ def self_instruct(
     per_request: int = typer.Option(5, "--per-request", min=1, help="Tasks per teacher request."),
     lang: str = typer.Option("auto", "--lang", help="zh, en, or auto (the examples' language)."),
     seed: int = typer.Option(0, "--seed", help="Seed for picking the examples shown."),
+    rounds: int = typer.Option(1, "--rounds", min=1, help="Rounds; later ones also show kept "
+                               "generated tasks (Wang et al.'s bootstrapping)."),
     base_url: str = BASE_URL, model: str = MODEL, api_key_env: str = KEY_ENV,
     concurrency: int = CONCURRENCY, temperature: float = TEMPERATURE, max_tokens: int = MAX_TOKENS,
     max_retries: int = RETRIES, timeout: float = TIMEOUT, price_in: float = PRICE_IN,
@@ -142,7 +144,8 @@ def self_instruct(
         raise fail(f"--lang {lang!r}: choose auto, zh or en", 2)
     kw = locals()
     _run(lambda: synth_self_instruct(seeds, _output(kw, out), _teacher(kw, out), num=num,
-                                     per_request=per_request, lang=lang, seed=seed),
+                                     per_request=per_request, lang=lang, rounds=rounds,
+                                     seed=seed),
          out)  # fmt: skip
 
 

@@ -115,6 +115,16 @@ class Synth:
             out.append(found)
         return out
 
+    def provisional(
+        self, limits: Limits, novelty: float | None, existing: Sequence[str] = ()
+    ) -> list[str]:
+        """Prompts of the candidates so far that would be kept (nothing is counted or written)."""
+        passed = [c for c in self.candidates if _reason(c, limits) is None]
+        if novelty is None:
+            return [c.prompt for c in passed]
+        verdicts = NoveltyFilter(novelty).filter([c.prompt for c in passed], existing)
+        return [c.prompt for c, v in zip(passed, verdicts, strict=True) if v.novel]
+
     def finish(
         self,
         *,
@@ -126,10 +136,7 @@ class Synth:
         """Filter the candidates (checks, then novelty), number and shape the kept rows."""
         passed = []
         for c in self.candidates:
-            reason = c.problem or check_row(
-                c.prompt, c.answer, lang=c.lang, answer_lang=c.answer_in_lang, limits=limits,
-                restates_check=not c.skip_restates,
-            )
+            reason = _reason(c, limits)
             if reason is not None:
                 self.reject(c.summary(), reason)
             else:
@@ -162,6 +169,13 @@ class Synth:
         item = EvalItem(f"eval-{i:06d}", c.prompt, c.answer, meta=meta, subject=self.source,
                         dimension=c.extra_meta.get("dimension", "knowledge"))  # fmt: skip
         return item.to_dict()
+
+
+def _reason(c: Candidate, limits: Limits) -> str | None:
+    """Why a candidate is rejected before novelty (its kind's problem, then the row checks)."""
+    return c.problem or check_row(c.prompt, c.answer, lang=c.lang, limits=limits,
+                                  answer_lang=c.answer_in_lang,
+                                  restates_check=not c.skip_restates)  # fmt: skip
 
 
 def write_outputs(

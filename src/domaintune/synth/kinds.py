@@ -108,32 +108,42 @@ def parse_qa(request: Request, content: str) -> list[Candidate]:
 
 
 def self_instruct_requests(
-    seeds: Sequence[Conversation],
+    seeds: Sequence[str],
     *,
     num: int,
     per_request: int,
     lang: str,
     examples: int = 6,
+    machine: Sequence[str] = (),
+    machine_examples: int = 2,
+    round_: int = 0,
     seed: int = 0,
 ) -> list[Request]:
-    """Requests cycling through the task categories; each shows seed tasks, its category first."""
+    """Requests cycling through the task categories; each shows seed tasks, its category first.
+
+    From the second round on, `machine_examples` of the shown tasks are generated ones kept in
+    earlier rounds (Wang et al. 2022 show 6 human and 2 machine tasks).
+    """
     if not seeds:
         raise ValueError("self-instruct needs at least one seed task")
-    pool = [(first_user(c), classify(first_user(c))) for c in seeds]
-    rng = random.Random(seed)
+    pool = [(p, classify(p)) for p in seeds]
+    rng = random.Random(seed * 1000 + round_)
     categories = [c for c in TAXONOMY if c != "other"]
+    n_machine = min(machine_examples, len(machine))
     out = []
     for r in range(-(-num // per_request)):
         category = categories[r % len(categories)]
+        human = examples - n_machine
         same = [p for p, c in pool if c == category]
-        shown = rng.sample(same, min(len(same), examples // 2))
+        shown = rng.sample(same, min(len(same), human // 2))
         rest = [p for p, _ in pool if p not in shown]
-        shown += rng.sample(rest, min(len(rest), examples - len(shown)))
+        shown += rng.sample(rest, min(len(rest), human - len(shown)))
+        shown += rng.sample(list(machine), n_machine)
         req_lang = lang if lang != "auto" else _majority(shown)
         n = min(per_request, num - r * per_request)
-        ctx = {"category": category, "lang": req_lang, "seeds": shown}
+        ctx = {"category": category, "lang": req_lang, "seeds": shown, "round": round_}
         messages = prompts.self_instruct_messages(shown, category, req_lang, n)
-        out.append(Request(messages, ctx, seed=r))
+        out.append(Request(messages, ctx, seed=round_ * 100_000 + r))
     return out
 
 
@@ -153,7 +163,7 @@ def parse_instructions(request: Request, content: str) -> list[Candidate]:
     out = []
     for item in _texts(load_json_reply(content), "instruction objects"):
         instruction, output = _field(item, "instruction"), _field(item, "output")
-        prov = {k: ctx[k] for k in ("seeds", "weak_spot") if k in ctx}
+        prov = {k: ctx[k] for k in ("seeds", "weak_spot", "round") if k in ctx}
         meta = {"category": ctx.get("category") or classify(instruction),
                 "detected_category": classify(instruction)}  # fmt: skip
         out.append(Candidate(turns(instruction, output), ctx["lang"], prov, meta))

@@ -52,6 +52,7 @@ class SynthStage(StageBase):
     per_chunk: int = Field(3, ge=1)
     chunk_chars: int = Field(1500, ge=200)
     num: int = Field(100, ge=1, description="self-instruct: new tasks asked for")
+    rounds: int = Field(1, ge=1, description="self-instruct: bootstrapping rounds")
     per_request: int = Field(5, ge=1)
     per_row: int = Field(3, ge=1)
     per_spot: int = Field(20, ge=1)
@@ -126,7 +127,7 @@ def _teacher_kind(stage: SynthStage, files: list, o: Any, client: Any) -> dict[s
     if stage.kind == "self-instruct":
         return api.synth_self_instruct(path, o, client, num=stage.num,
                                        per_request=stage.per_request, lang=stage.lang,
-                                       seed=stage.seed)  # fmt: skip
+                                       rounds=stage.rounds, seed=stage.seed)  # fmt: skip
     if stage.kind == "paraphrase":
         return api.synth_paraphrase(path, o, client, per_row=stage.per_row)
     return api.synth_translate(path, o, client, to=stage.to, back=stage.kind == "back-translate")
