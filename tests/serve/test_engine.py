@@ -142,3 +142,39 @@ def test_run_dir_resolves_to_last_model_stage(tmp_path, tiny_model_dir, adapters
     assert sorted(served) == ["model", "run"]  # the base and the run's adapter
     assert served["run"].adapter == "run"
     assert torch.is_tensor(torch.tensor(served["run"].stop_ids))
+
+
+def test_adapter_with_trained_embeddings_in_a_mixed_batch(tiny_model_dir, tmp_path):
+    """An adapter that trains the embedding table (modules_to_save, same vocabulary) is served
+    correctly beside the base in one batch."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    torch.manual_seed(3)
+    config = LoraConfig(r=4, target_modules=["q_proj"], modules_to_save=["embed_tokens"],
+                        init_lora_weights=False)  # fmt: skip
+    peft = get_peft_model(model, config)
+    with torch.no_grad():
+        for name, p in peft.named_parameters():
+            if "modules_to_save" in name:
+                p.add_(torch.randn_like(p) * 0.5)
+    out = tmp_path / "emb"
+    peft.save_pretrained(str(out))
+    AutoTokenizer.from_pretrained(str(tiny_model_dir)).save_pretrained(str(out))
+    model.generation_config.save_pretrained(str(out))
+    lm, served = load_served(tiny_model_dir, {"emb": str(out)})
+    prompts = _prompts(served["emb"].tokenizer, ["the heart pumps", "blood pressure is"])
+    refs = {"emb": _reference(out, prompts, 8), "model": _reference(tiny_model_dir, prompts, 8)}
+    assert refs["emb"] != refs["model"]
+    engine = Engine(lm, served, max_batch=4).start()
+    try:
+        done = threading.Semaphore(0)
+        seqs = [(n, k, engine.submit(Sequence(served[n], p, SamplingParams(max_tokens=8),
+                                              lambda s, d, f: f and done.release())))
+                for k, p in enumerate(prompts) for n in ("emb", "model")]  # fmt: skip
+        for _ in seqs:
+            done.acquire()
+    finally:
+        engine.close()
+    assert all(seq.tokens == refs[n][k] for n, k, seq in seqs)
