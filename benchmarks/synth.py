@@ -4,6 +4,7 @@
     process on 127.0.0.1) answering each request after 200 ms:
     - throughput at concurrency 32: requests/s against the ideal 32 / 0.2 s = 160 (target >= 0.9x),
       and client CPU per request; baseline: the same client on openai's default httpx transport;
+      ceiling: plain aiohttp posting the same bodies without openai (what the machine allows);
     - a 429 storm: every request gets 429 with Retry-After for `storm_s` seconds. Ours vs the
       `openai` package's own retries (AsyncOpenAI defaults, max_retries=2) on the same storm:
       requests completed, the longest wait, and the time from the storm's end to the last reply.
@@ -201,17 +202,40 @@ def _throughput(server, n: int, concurrency: int, transport: str) -> tuple[float
     return n / seconds, 1000 * cpu / n, sum(r is not None for r in replies)
 
 
+async def _plain_aiohttp(url: str, n: int, concurrency: int) -> float:
+    """What this machine allows: aiohttp posting the same bodies, no openai layer, no retries."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(i: int, tag: str) -> None:
+            async with gate:
+                body = {"model": "teacher", "messages": _prompts(1, f"{tag} {i}")[0]}
+                async with session.post(f"{url}/chat/completions", json=body) as resp:
+                    await resp.json()
+
+        await asyncio.gather(*(one(i, "plain warm-up") for i in range(concurrency)))
+        start = time.perf_counter()
+        await asyncio.gather(*(one(i, "plain") for i in range(n)))
+        return n / (time.perf_counter() - start)
+
+
 def bench_throughput(server, n: int, concurrency: int, delay: float) -> dict:
-    """Ours (aiohttp transport) vs the same client on openai's default httpx transport."""
+    """Ours (aiohttp transport) vs the same client on openai's default httpx transport, and
+    plain aiohttp without openai as the machine's ceiling."""
     server.control(delay=delay, storm_s=0.0)
     rate, cpu_ms, done = _throughput(server, n, concurrency, "auto")
     base_rate, base_cpu_ms, _ = _throughput(server, n, concurrency, "httpx")
+    plain = asyncio.run(_plain_aiohttp(server.url, n, concurrency))
     ideal = concurrency / delay
     return {"requests": n, "completed": done, "req_per_s": round(rate, 1),
             "ideal_req_per_s": ideal, "ratio_to_ideal": round(rate / ideal, 3),
             "client_cpu_ms_per_request": round(cpu_ms, 2),
             "httpx_req_per_s": round(base_rate, 1),
-            "httpx_client_cpu_ms_per_request": round(base_cpu_ms, 2)}  # fmt: skip
+            "httpx_client_cpu_ms_per_request": round(base_cpu_ms, 2),
+            "plain_aiohttp_req_per_s": round(plain, 1),
+            "ratio_to_plain_aiohttp": round(rate / plain, 3)}  # fmt: skip
 
 
 async def _openai_defaults(url: str, prompts: list, concurrency: int) -> list[float | None]:
