@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds)")
     args = parser.parse_args(argv)
     if args.smoke:
-        sizes = dict(tp=32, storm_n=32, storm_s=0.3, retry="0.1", n=1000, sample=100, pairs=1000,
+        sizes = dict(tp=32, storm_n=32, storm_s=0.2, retry="0.05", n=1000, sample=100, pairs=1000,
                      delay=0.05)  # fmt: skip
     else:
         sizes = dict(tp=1600, storm_n=640, storm_s=20.0, retry="2", n=50_000, sample=1000,
