@@ -199,8 +199,10 @@ def _run(nodes, dot, root):
 def go_render(template, messages):
     """Render as Ollama does: .System = the system messages joined, .Messages = all messages."""
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-    root = {"System": system,
-            "Messages": [{"Role": m["role"], "Content": m["content"]} for m in messages]}
+    root = {
+        "System": system,
+        "Messages": [{"Role": m["role"], "Content": m["content"]} for m in messages],
+    }
     return _run(_parse(template), root, root)
 
 

@@ -109,8 +109,10 @@ def modelfile(gguf_name: str, template_name: str, tokenizer: Any, stop_ids: list
     stops += tokenizer.convert_ids_to_tokens(list(stop_ids))
     lines = [f"# written by domaintune export --format ollama (template: {template_name})"]
     if t.strip:
-        lines.append(f"# note: {template_name} trims {', '.join(t.strip)} text; this TEMPLATE "
-                     "does not (Go templates cannot): send messages without outer whitespace")
+        lines.append(
+            f"# note: {template_name} trims {', '.join(t.strip)} text; this TEMPLATE "
+            "does not (Go templates cannot): send messages without outer whitespace"
+        )
     template = go_template(template_name, bos=bos, eos=eos)
     lines += [f"FROM ./{gguf_name}", f'TEMPLATE """{template}"""']
     unique = [s for s in dict.fromkeys(stops) if s]
