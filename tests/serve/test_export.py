@@ -75,6 +75,12 @@ def test_gguf_tensors_equal_hf_weights(arch, tiny_model_dir, tiny_llama, tmp_pat
     if arch == "qwen2":
         names["model.layers.0.self_attn.q_proj.bias"] = "blk.0.attn_q.bias"
     assert len(f16) == len(q8) == len(hf) - (1 if "lm_head.weight" in hf else 0)
+    # every tensor: the spot-checked names above, the rest through gguf's own name map
+    tmap = gguf.get_tensor_name_map(getattr(gguf.MODEL_ARCH, arch.upper()), cfg.num_hidden_layers)
+    for hf_name in hf:
+        if hf_name != "lm_head.weight" or not cfg.tie_word_embeddings:
+            names.setdefault(hf_name, tmap.get_name(hf_name, try_suffixes=(".weight", ".bias")))
+    assert sorted(names.values()) == sorted(f16)
     worst = 0.0
     for hf_name, g_name in names.items():
         w = hf[hf_name]
