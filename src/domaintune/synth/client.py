@@ -300,7 +300,7 @@ def _ssl_context() -> ssl.SSLContext:
 
 def _http_client(transport: str) -> Any:
     """aiohttp under openai's client when installed (`openai[aiohttp]`): 35-50% less CPU per
-    request of httpx (benchmarks/synth.py), which is what bounds throughput on small machines."""
+    request than httpx (benchmarks/synth.py), which is what bounds throughput on small machines."""
     if transport != "httpx":
         try:
             import aiohttp  # noqa: F401
