@@ -319,3 +319,18 @@ def test_several_input_files(tmp_path):
     kept = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [d["id"] for d in kept] == ["d0", "d1", "b-2"]
     assert [c.ids for c in result.clusters] == [["d1", "b-1"]]
+
+
+@pytest.mark.slow
+def test_data_memory_benchmark_smoke():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[2] / "benchmarks" / "data_memory.py"
+    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1].removeprefix("RESULT "))
+    assert [(r["stage"], r["exit"]) for r in result["rows"]] == [
+        ("clean", 0), ("dedup", 0), ("validate", 1),  # validate: the 0.2 MiB sample is too long
+    ]  # fmt: skip
+    assert result["ratio"] > 1 and all(r["peak_mib"] < 1536 for r in result["rows"])
