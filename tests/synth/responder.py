@@ -110,6 +110,16 @@ def _adversarial(user: str, zh: bool) -> str:
     return json.dumps(items, ensure_ascii=False)
 
 
+def _mine(user: str, zh: bool) -> str:
+    page = _between(user, "[页面]" if zh else "[Page]")
+    lines = [x.strip() for x in page.splitlines() if x.strip()]
+    pairs = [{"question": q, "answer": a} for q, a in zip(lines, lines[1:], strict=False)
+             if q.endswith(("?", "？")) and not a.endswith(("?", "？"))]  # fmt: skip
+    # an answer that is not on the page: rejected as answer_not_in_page
+    pairs.append({"question": "Is there more?", "answer": "Invented text not on the page."})
+    return json.dumps(pairs, ensure_ascii=False)
+
+
 def _paraphrase(user: str, zh: bool) -> str:
     original = _between(user, "[请求]" if zh else "[Request]")
     n = int(re.search(r"改写成 (\d+)|in (\d+) different", user).group(1 if zh else 2))
@@ -136,6 +146,8 @@ def reply(messages: list[dict[str, str]], body: dict) -> str:
         return _qa(user, "[材料]" in user)
     if "Come up with" in user or "请新写" in user:
         return _self_instruct(user, "请新写" in user)
+    if "[Page]" in user or "[页面]" in user:
+        return _mine(user, "[页面]" in user)
     if "[Request]" in user or "[请求]" in user:
         return _paraphrase(user, "[请求]" in user)
     if "Translate each text" in user or "译成中文" in user:

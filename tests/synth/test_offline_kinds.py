@@ -12,7 +12,13 @@ from domaintune.eval.results import result_doc
 from domaintune.io import write_json, write_jsonl
 from domaintune.records import DataError
 from domaintune.synth.adversarial import weak_spots
-from domaintune.synth.api import Output, make_client, synth_adversarial, synth_convert
+from domaintune.synth.api import (
+    Output,
+    make_client,
+    synth_adversarial,
+    synth_convert,
+    synth_mine,
+)
 from domaintune.synth.cli import app
 from domaintune.synth.mine import mine_page
 from synth.scripted_server import ScriptedServer
@@ -155,3 +161,24 @@ def test_mine_reads_each_structure(tmp_path):
     assert (report["read"], report["kept"], report["pages"]) == (5, 4, 3)
     assert report["rejected_by_reason"] == {"near_duplicate_generated": 1}
     assert "5 rows read, 4 kept, 1 rejected" in result.output
+
+
+def test_mine_asks_the_teacher_only_for_pages_without_structure(tmp_path):
+    (tmp_path / "faq.html").write_text(FAQ, encoding="utf-8")
+    (tmp_path / "plain.html").write_text(
+        "<html><body><nav>Home | About</nav><p>How long should I rest before measuring?</p>"
+        "<p>Rest five minutes first.</p><p>Which arm is best?</p><p>Use the left arm.</p>"
+        "</body></html>", encoding="utf-8")  # fmt: skip
+    with ScriptedServer(responder=RESPONDER) as server:
+        client = make_client(server.url, "teacher", cache=None)
+        report = synth_mine(tmp_path, Output(tmp_path / "qa.jsonl"), client)
+        asked = sum(server.stats()["received"].values())
+    assert asked == 1 and report["pages_without_structure"] == 1
+    assert report["structures_found"] == {"json-ld": 2, "teacher": 3}
+    assert report["rejected_by_reason"] == {"answer_not_in_page": 1} and report["kept"] == 4
+    mined = [r for r in _rows(tmp_path / "qa.jsonl")
+             if r["meta"]["provenance"]["structure"] == "teacher"]  # fmt: skip
+    assert [(r["messages"][0]["content"], r["messages"][1]["content"]) for r in mined] == [
+        ("How long should I rest before measuring?", "Rest five minutes first."),
+        ("Which arm is best?", "Use the left arm."),
+    ]

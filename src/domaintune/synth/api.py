@@ -214,17 +214,22 @@ def synth_convert(
                        extra={"task": task})  # fmt: skip
 
 
-def synth_mine(pages: PathLike, o: Output) -> dict[str, Any]:
-    """Question-answer pairs from FAQ / forum HTML pages, by their structure (no teacher)."""
-    from domaintune.synth.mine import mine_candidates
+def synth_mine(pages: PathLike, o: Output, client: TeacherClient | None = None) -> dict[str, Any]:
+    """Question-answer pairs from FAQ / forum HTML pages by their structure; with a teacher, the
+    pages without structure are read by it (answers must be copied from the page)."""
+    from domaintune.synth import mine
 
-    candidates, files = mine_candidates(pages)
+    candidates, files, unstructured = mine.mine_candidates(pages)
     with Synth("mine", o.source or file_stem(pages), o.rejects) as synth:
         synth.candidates = candidates
-        report = _finish(synth, o, None, existing=existing_prompts(o.against),
-                         extra={"pages": files})  # fmt: skip
+        if client is not None and unstructured:
+            requests = mine.mine_requests(unstructured)
+            for found in synth.collect(client, requests, mine.parse_mined, progress=o.progress):
+                synth.candidates += found
+        extra = {"pages": files, "pages_without_structure": len(unstructured)}
+        report = _finish(synth, o, client, existing=existing_prompts(o.against), extra=extra)
     structures: dict[str, int] = {}
-    for c in candidates:
+    for c in synth.candidates:
         structures[c.provenance["structure"]] = structures.get(c.provenance["structure"], 0) + 1
     report["structures_found"] = dict(sorted(structures.items()))
     return report

@@ -263,14 +263,21 @@ def convert(
 def mine(
     pages: Path = typer.Argument(..., help="An FAQ/forum .html page or a folder of them."),
     out: Path = typer.Argument(..., help="Output .jsonl conversations."),
-    report: Path = REPORT, rejects: Path = REJECTS, source: str = SOURCE,
-    novelty: float = NOVELTY, against: list[Path] = AGAINST,
+    base_url: str = typer.Option(None, "--base-url", help="Optional teacher: reads the pages "
+                                 "whose HTML structure gives no pair."),
+    model: str = MODEL, api_key_env: str = KEY_ENV,
+    concurrency: int = CONCURRENCY, temperature: float = TEMPERATURE, max_tokens: int = MAX_TOKENS,
+    max_retries: int = RETRIES, timeout: float = TIMEOUT, price_in: float = PRICE_IN,
+    price_out: float = PRICE_OUT, cache: Path = CACHE, report: Path = REPORT,
+    rejects: Path = REJECTS, source: str = SOURCE, novelty: float = NOVELTY,
+    against: list[Path] = AGAINST, progress: bool = PROGRESS,
 ) -> None:  # fmt: skip
-    """Question-answer pairs from FAQ and forum pages, by their HTML structure (no teacher)."""
+    """Question-answer pairs from FAQ and forum pages by their HTML structure (teacher optional)."""
     from domaintune.synth.api import synth_mine
 
-    kw = {**locals(), "progress": False}
-    _run(lambda: synth_mine(pages, _output(kw, out)), out)
+    kw = locals()
+    _run(lambda: synth_mine(pages, _output(kw, out),
+                            _teacher(kw, out) if base_url or model else None), out)  # fmt: skip
 
 
 def register(data_app: typer.Typer) -> None:

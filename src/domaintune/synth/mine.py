@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from domaintune.io import PathLike
-from domaintune.synth.engine import Candidate
+from domaintune.synth import prompts
+from domaintune.synth.engine import Candidate, Request
 from domaintune.synth.filters import language
 
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 _LINES = re.compile(r"\s*\n\s*")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _QUESTION_END = ("?", "？")
+PAGE_CHARS = 6000  # page text sent to the teacher (a FAQ page's main text fits)
 
 
 def _clean(raw: str) -> str:
@@ -132,16 +134,69 @@ def page_files(path: PathLike) -> list[Path]:
     return [p]
 
 
-def mine_candidates(path: PathLike) -> tuple[list[Candidate], int]:
-    """Candidates from every page under `path`, and the number of pages read."""
+def mine_candidates(path: PathLike) -> tuple[list[Candidate], int, list[tuple[Path, str]]]:
+    """Candidates from every page under `path`, the number of pages, and the pages whose
+    structure gave no pair (file, visible text) for an optional teacher."""
+    from lxml import html
+
     files = page_files(path)
-    out = []
+    out, unstructured = [], []
     for f in files:
         text = f.read_text(encoding="utf-8", errors="replace")
-        for i, (q, a, how) in enumerate(mine_page(text)):
+        found = mine_page(text)
+        if not found and text.strip():
+            unstructured.append((f, page_text(html.fromstring(text))))
+        for i, (q, a, how) in enumerate(found):
             prov = {"file": str(f), "index": i, "structure": how}
             cand = Candidate([{"role": "user", "content": q}, {"role": "assistant", "content": a}],
                              language(q), prov)  # fmt: skip
             cand.problem = None if a else "no_answer"
             out.append(cand)
-    return out, len(files)
+    return out, len(files), unstructured
+
+
+_BLOCKS = ("p", "div", "li", "br", "tr", "dt", "dd", "section", "article", "blockquote", "pre",
+           *_HEADINGS)  # fmt: skip
+
+
+def page_text(tree: Any) -> str:
+    """A page's visible text, one line per block element (scripts, styles, nav, footer dropped)."""
+    for bad in tree.xpath("//script|//style|//nav|//footer"):
+        bad.drop_tree()
+    for el in tree.iter(*_BLOCKS):
+        el.tail = "\n" + (el.tail or "")
+    return _text(tree)
+
+
+def mine_requests(pages: list[tuple[Path, str]]) -> list[Request]:
+    """One teacher request per page without structure (its first PAGE_CHARS characters)."""
+    out = []
+    for f, text in pages:
+        page = text[:PAGE_CHARS]
+        if page.strip():
+            lang = language(page)
+            ctx = {"file": str(f), "page": page, "lang": lang}
+            out.append(Request(prompts.mine_messages(page, lang), ctx))
+    return out
+
+
+def parse_mined(request: Request, content: str) -> list[Candidate]:
+    """Pairs the teacher found; an answer not copied from the page is `answer_not_in_page`."""
+    from domaintune.synth.client import load_json_reply
+    from domaintune.synth.kinds import find_quote
+
+    ctx = request.context
+    items = load_json_reply(content)
+    if not isinstance(items, list):
+        raise ValueError("expected a JSON list of question-answer objects")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError("each item must be an object with question and answer")
+        q, a = str(item.get("question") or "").strip(), str(item.get("answer") or "").strip()
+        prov = {"file": ctx["file"], "index": i, "structure": "teacher"}
+        cand = Candidate([{"role": "user", "content": q}, {"role": "assistant", "content": a}],
+                         language(q or a), prov)  # fmt: skip
+        cand.problem = None if a and find_quote(ctx["page"], a) else "answer_not_in_page"
+        out.append(cand)
+    return out

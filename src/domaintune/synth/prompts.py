@@ -115,6 +115,24 @@ Reply with a JSON list: [{{"instruction": "...", "output": "..."}}]""",
 以 JSON 列表回复：[{{"instruction": "...", "output": "..."}}]""",
 }
 
+MINE = {
+    "en": """Below is the text of a FAQ or forum page. List the question-answer pairs it contains, \
+copying each question and its answer as written on the page (do not invent, merge or shorten \
+them; skip questions without an answer).
+
+Reply with a JSON list: [{{"question": "...", "answer": "..."}}]
+
+[Page]
+{page}""",
+    "zh": """下面是一个常见问题（FAQ）或论坛页面的文字。列出其中包含的问答对，\
+问题和回答都按页面原文照抄（不要编造、合并或删节；没有回答的问题跳过）。
+
+以 JSON 列表回复：[{{"question": "...", "answer": "..."}}]
+
+[页面]
+{page}""",
+}
+
 
 def chat(lang: str, user: str) -> list[dict[str, str]]:
     """OpenAI messages: the system prompt in `lang`, then the user prompt."""
@@ -151,3 +169,8 @@ def adversarial_messages(
     """Ask for n harder prompts aimed at one weak spot, shown failed questions."""
     shown = "\n".join(f"- {e}" for e in examples) or "-"
     return chat(lang, ADVERSARIAL[lang].format(weak_spot=weak_spot, examples=shown, n=n))
+
+
+def mine_messages(page: str, lang: str) -> list[dict[str, str]]:
+    """Ask for the question-answer pairs of a page whose structure gave none."""
+    return chat(lang, MINE[lang].format(page=page))

@@ -77,6 +77,8 @@ class SynthStage(StageBase):
     def _needs(self) -> SynthStage:
         if self.kind not in NO_TEACHER and (not self.base_url or not self.model):
             raise ValueError(f"kind {self.kind} asks a teacher: give base_url and model")
+        if self.kind == "mine" and bool(self.base_url) != bool(self.model):
+            raise ValueError("kind mine: give both base_url and model (teacher) or neither")
         if self.kind == "convert" and not self.task:
             raise ValueError("kind convert needs task: (qa, classification, summarisation, "
                              "translation or ner)")  # fmt: skip
@@ -100,16 +102,22 @@ def run_synth(stage: SynthStage, ctx: StageContext) -> dict[str, Any]:
     if stage.kind == "convert":
         return api.synth_convert(_one(files, stage), o, task=stage.task, columns=stage.columns,
                                  labels=stage.labels, seed=stage.seed)  # fmt: skip
+    client = None if stage.kind in NO_TEACHER and not stage.base_url else _client(stage, ctx)
     if stage.kind == "mine":
-        return api.synth_mine(_one(files, stage), o)
-    client = api.make_client(
+        return api.synth_mine(_one(files, stage), o, client)
+    return _teacher_kind(stage, files, o, client)
+
+
+def _client(stage: SynthStage, ctx: StageContext) -> Any:
+    from domaintune.synth import api
+
+    return api.make_client(
         stage.base_url, stage.model, cache=ctx.run_dir / "synth-cache" / f"{stage.name}.sqlite",
         api_key_env=stage.api_key_env, concurrency=stage.concurrency,
         temperature=stage.temperature, max_tokens=stage.max_tokens,
         max_retries=stage.max_retries, timeout=stage.timeout,
         price_in=stage.price_in, price_out=stage.price_out,
     )  # fmt: skip
-    return _teacher_kind(stage, files, o, client)
 
 
 def _teacher_kind(stage: SynthStage, files: list, o: Any, client: Any) -> dict[str, Any]:
