@@ -29,7 +29,7 @@ ROWS = [
 
 
 def _cli(data: Path, out: Path, url: str) -> list[str]:
-    return [sys.executable, "-m", "domaintune.cli", "data", "synth", "paraphrase", str(data),
+    return [sys.executable, "-m", "domaintune.synth.cli", "paraphrase", str(data),
             str(out), "--base-url", url, "--model", "teacher", "--concurrency", "4",
             "--report", str(out.with_suffix(".report.json")), "--no-progress"]  # fmt: skip
 

@@ -283,3 +283,7 @@ def mine(
 def register(data_app: typer.Typer) -> None:
     """Mount under `domaintune data synth`."""
     data_app.add_typer(app, name="synth")
+
+
+if __name__ == "__main__":  # `python -m domaintune.synth.cli KIND ...` (same as `data synth`)
+    app()
