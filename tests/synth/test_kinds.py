@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from domaintune.io import write_jsonl
+from domaintune.io import read_eval_items, write_jsonl
 from domaintune.synth.api import (
     Output,
     make_client,
@@ -84,6 +84,8 @@ def test_qa_as_eval_is_decontaminated_from_the_sft_rows(server, files):
     items = _rows(files / "e1.jsonl")
     assert alone["kept"] == 3 and {i["dimension"] for i in items} == {"knowledge", "reasoning"}
     assert all(i["meta"]["provenance"]["quote_span"] for i in items)
+    read = list(read_eval_items(files / "e1.jsonl", kind="open"))  # what `eval gen` reads
+    assert [(r.dimension, r.subject) for r in read] == [(i["dimension"], "docs") for i in items]
     o = Output(files / "e2.jsonl", against=[files / "sft.jsonl"])
     clean = synth_qa(files / "docs.jsonl", o, client, as_eval=True)
     # the scripted teacher asks the same questions: all 4 that pass the checks are in the SFT rows
