@@ -9,11 +9,9 @@ process group exists; once it does, its own answers are used.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from typing import Any, TypeVar
-
-import torch
-import torch.distributed as dist
 
 T = TypeVar("T")
 
@@ -29,18 +27,23 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+def _live_group():
+    """torch.distributed if torch is loaded and a process group is up (never imports torch)."""
+    dist = sys.modules.get("torch.distributed")
+    ok = dist is not None and dist.is_available() and dist.is_initialized()
+    return dist if ok else None
+
+
 def world_size() -> int:
     """Number of processes in the job (1 when not launched by a distributed launcher)."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size()
-    return _env_int("WORLD_SIZE", 1)
+    dist = _live_group()
+    return dist.get_world_size() if dist is not None else _env_int("WORLD_SIZE", 1)
 
 
 def rank() -> int:
     """This process's global rank (0 in a single-process run)."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank()
-    return _env_int("RANK", 0)
+    dist = _live_group()
+    return dist.get_rank() if dist is not None else _env_int("RANK", 0)
 
 
 def local_rank() -> int:
@@ -60,7 +63,12 @@ def init_process_group() -> bool:
     NCCL for CUDA tensors and gloo for CPU ones (as accelerate sets up for FSDP with offload);
     on CPU gloo alone. Returns True when this is a multi-process run.
     """
-    if world_size() <= 1 or not dist.is_available():
+    if world_size() <= 1:
+        return False
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_available():
         return False
     if dist.is_initialized():
         return True
@@ -73,15 +81,30 @@ def init_process_group() -> bool:
     return True
 
 
+def _group():
+    """torch.distributed in a multi-process run whose group is up, else None.
+
+    torch is imported only for several processes, so one-process runs and recipe loading stay
+    light."""
+    if world_size() <= 1:
+        return None
+    import torch.distributed as dist
+
+    ok = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    return dist if ok else None
+
+
 def barrier() -> None:
     """Wait until every rank gets here (no-op in a single-process run)."""
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    dist = _group()
+    if dist is not None:
         dist.barrier()
 
 
 def broadcast_from_main(value: T) -> T:
     """Rank 0's `value` on every rank (a picklable object; no-op in a single-process run)."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    dist = _group()
+    if dist is None:
         return value
     box: list[Any] = [value]
     dist.broadcast_object_list(box, src=0)
@@ -94,7 +117,8 @@ class RankMismatchError(ValueError):
 
 def require_same(value: Any, what: str) -> None:
     """Raise on every rank when the ranks disagree about `value` (they would deadlock later)."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    dist = _group()
+    if dist is None:
         return
     values: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(values, value)

@@ -26,6 +26,8 @@ STAGE_TYPES: dict[str, tuple[str, str, str]] = {
     "pt": ("domaintune.train.stage", "TrainStage", "run_train"),
     "sft": ("domaintune.train.stage", "TrainStage", "run_train"),
     "eval": ("domaintune.eval.stage", "EvalStage", "run_eval"),
+    "synth": ("domaintune.synth.stage", "SynthStage", "run_synth"),
+    "export": ("domaintune.serve.stage", "ExportStage", "run_export"),
 }
 
 
