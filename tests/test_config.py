@@ -150,3 +150,18 @@ def test_parsing_leaves_the_callers_mapping_unchanged(tmp_path):
     assert (first.stages[0].train.learning_rate, second.stages[0].train.learning_rate) == (
         1e-3, 5e-4,
     )  # fmt: skip
+
+
+def test_a_stage_level_check_names_the_stage_line_without_dumping_it(tmp_path):
+    """Checks across a stage's fields (shares adding up) name the stage's line, in one line."""
+    text = RECIPE.replace(
+        "data: [{path: a.jsonl}]",
+        "data: [{path: a.jsonl, share: 0.5}, {path: b.jsonl, share: 0.4}]",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_recipe(_write(tmp_path, text))
+    message = str(err.value)
+    assert message == (
+        f"{tmp_path / 'recipe.yaml'}:8: stages[0]: stage 'cpt': data shares must add up to 1.0, "
+        "got 0.9 ([0.5, 0.4])"
+    )
