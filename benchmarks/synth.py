@@ -225,6 +225,8 @@ def bench_throughput(server, n: int, concurrency: int, delay: float) -> dict:
     """Ours (aiohttp transport) vs the same client on openai's default httpx transport, and
     plain aiohttp without openai as the machine's ceiling."""
     server.control(delay=delay, storm_s=0.0)
+    for transport in ("auto", "httpx"):  # imports and the TLS context: once per process, untimed
+        TeacherClient(server.url, "teacher", transport=transport).run(_prompts(1, transport))
     rate, cpu_ms, done = _throughput(server, n, concurrency, "auto")
     base_rate, base_cpu_ms, _ = _throughput(server, n, concurrency, "httpx")
     plain = asyncio.run(_plain_aiohttp(server.url, n, concurrency))
