@@ -25,7 +25,12 @@ Figures: real (non-padding) input tokens per second of wall time and per CPU sec
 when other work shares the machine), padding share of token slots, peak RSS, loss; `--repeats`
 runs the setups round-robin and keeps each one's fastest run; `--profile` profiles 3 steps and
 splits them into LM head / attention / matmul / elementwise / optimizer / Python time.
+On a GPU (benchmarks/gpu_check.py runs it there) `--dtype bfloat16` loads every setup's weights in
+bf16; the timing window waits for the GPU's queued work at both ends.
+--smoke: 24 conversations, max_len 256, 3 steps, a 2-layer hidden-64 model, every setup in this
+process (seconds; a check that each setup still runs, not a measurement).
 Run: .venv/bin/python benchmarks/train_throughput.py [--method lora] [--repeats 2] [--profile]
+     [--smoke]
 See docs/benchmarks-train.md.
 """
 
@@ -126,6 +131,8 @@ def step_callbacks(warmup: int, last: int, profile: bool):
         prof = None
 
         def on_step_end(self, args, state, control, **kwargs):
+            if torch.cuda.is_available() and state.global_step in (warmup, last):
+                torch.cuda.synchronize()  # the step's kernels are done: time the work, not launch
             if state.global_step == warmup:
                 if profile:
                     self.prof = torch.profiler.profile(
@@ -233,7 +240,7 @@ def load(args):
     from domaintune.records import Conversation
 
     convs = [Conversation.from_dict(json.loads(line)) for line in args.data.open()]
-    return load_model(args.model), load_tokenizer(args.model), convs
+    return load_model(args.model, dtype=args.dtype), load_tokenizer(args.model), convs
 
 
 def lora_config():
@@ -254,6 +261,8 @@ def lora_config():
 
 def common_args(args) -> dict:
     """TrainingArguments of the baselines (domaintune gets the same through TrainSettings)."""
+    import torch
+
     return dict(
         output_dir=str(args.workdir / f"{args.setup}-out"),
         per_device_train_batch_size=args.batch,
@@ -268,8 +277,8 @@ def common_args(args) -> dict:
         eval_strategy="no",
         seed=SEED,
         data_seed=SEED,
-        use_cpu=True,
-        bf16=False,
+        use_cpu=not torch.cuda.is_available(),
+        bf16=False,  # --dtype bfloat16 loads the weights in bf16 (pure bf16, as ours does)
         fp16=False,
         gradient_checkpointing=False,
         dataloader_num_workers=0,
@@ -316,6 +325,16 @@ def run_domaintune(args, window) -> dict:
     }
 
 
+def trainer_row(row: dict) -> dict:
+    """One encoded conversation as the Trainer baselines get it: the model's inputs only.
+
+    Our unpacked rows also carry `source` (each token's data source, for the per-source loss);
+    DataCollatorForSeq2Seq would try to make a tensor of it and fail.
+    """
+    ids = row["input_ids"]
+    return {"input_ids": ids, "labels": row["labels"], "attention_mask": [1] * len(ids)}
+
+
 def run_trainer(args, window, *, grouped: bool) -> dict:
     from peft import get_peft_model
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments, set_seed
@@ -324,7 +343,7 @@ def run_trainer(args, window, *, grouped: bool) -> dict:
 
     model, tok, convs = load(args)
     unpacked, stats = build_sft_dataset(convs, tok, max_len=args.max_len, pack=False)
-    rows = [{**r, "attention_mask": [1] * len(r["input_ids"])} for r in unpacked.rows]
+    rows = [trainer_row(r) for r in unpacked.rows]
     packed, _ = build_sft_dataset(convs, tok, max_len=args.max_len, pack=True)
     per_step = round(args.batch * len(rows) / len(packed))  # = conversations per step of ours
     model.config.use_cache = False
@@ -441,7 +460,12 @@ def prepare(args, workdir: Path) -> tuple[Path, dict]:
     from domaintune.records import Conversation
     from domaintune.train.data import encode_conversations
 
-    model_dir = Path(args.model) if args.model else build_tiny_model(workdir / "tiny")
+    if args.model:
+        model_dir = Path(args.model)
+    elif args.smoke:  # hidden 64, 2 layers (the same tokenizer)
+        model_dir = build_tiny_model(workdir / "tiny", hidden_size=64, num_layers=2)
+    else:
+        model_dir = build_tiny_model(workdir / "tiny")
     tok = load_tokenizer(model_dir)
     convs = make_conversations(tok, args.samples, args.max_len)
     write_jsonl(workdir / "convs.jsonl", convs)
@@ -508,9 +532,14 @@ def run_setups(args, setups: list[str], workdir: Path, model_dir: Path) -> dict:
     for r in range(args.repeats):
         for name in setups:
             print(f"running {name} ({r + 1}/{args.repeats}) ...", file=sys.stderr, flush=True)
+            if args.smoke:  # every setup in this process: the libraries are imported once
+                own = {"setup": name, "workdir": workdir, "model": str(model_dir)}
+                child(argparse.Namespace(**{**vars(args), **own, "data": workdir / "convs.jsonl"}))
+                runs[name].append(json.loads((workdir / f"{name}.json").read_text()))
+                continue
             cmd = [sys.executable, __file__, "--setup", name, "--workdir", str(workdir)]
             cmd += ["--data", str(workdir / "convs.jsonl"), "--model", str(model_dir)]
-            for opt in ("steps", "warmup", "batch", "max_len", "method", "threads"):
+            for opt in ("steps", "warmup", "batch", "max_len", "method", "threads", "dtype"):
                 cmd += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
             cmd += ["--profile"] if args.profile else []
             # the children's output (progress bars, warnings) goes to stderr: stdout ends in RESULT
@@ -534,6 +563,9 @@ def main() -> None:
     parser.add_argument("--max-len", type=int, default=512)
     parser.add_argument("--method", choices=("full", "lora"), default="full")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per setup")
+    parser.add_argument(
+        "--dtype", choices=("float32", "bfloat16"), default="float32", help="weights' dtype"
+    )
     parser.add_argument("--setups", default=",".join(SETUPS), help="comma-separated subset")
     parser.add_argument("--model", default=None, help="tiny model dir (default: build one)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per setup (fastest kept)")
@@ -542,10 +574,18 @@ def main() -> None:
         action="store_true",
         help=f"profile {PROFILE_STEPS} steps after the warmup instead of timing --steps",
     )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, every setup in this process (seconds; figures not comparable)",
+    )
     parser.add_argument("--setup", choices=SETUPS, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.smoke:
+        args.steps, args.warmup, args.batch, args.samples, args.max_len = 3, 1, 2, 24, 256
+        args.repeats, args.profile, args.threads = 1, False, 1
     if args.warmup < 1 or args.warmup >= args.steps:
         parser.error("--warmup must be at least 1 and less than --steps")
     if args.repeats < 1:
@@ -583,7 +623,9 @@ def main() -> None:
         "batch": args.batch,
         "max_len": args.max_len,
         "threads": args.threads,
+        "dtype": args.dtype,
         "repeats": args.repeats,
+        "smoke": args.smoke,
         "data": info,
         **results,
     }
