@@ -299,7 +299,7 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 def _http_client(transport: str) -> Any:
-    """aiohttp under openai's client when installed (`openai[aiohttp]`): 35-50% less CPU per
+    """aiohttp under openai's client when installed (`openai[aiohttp]`): less CPU per
     request than httpx (benchmarks/synth.py), which is what bounds throughput on small machines."""
     if transport != "httpx":
         try:
