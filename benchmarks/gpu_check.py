@@ -1,33 +1,17 @@
-"""One GPU check: memory estimate vs measured peak, packed attention kernels, bf16 training and
-serving speed, in one command that finishes within 8 minutes on one GPU.
+"""One GPU check, within 8 minutes on one GPU: the memory estimate vs the measured peak, packed
+attention kernels vs samples one by one, bf16 training speed, serving speed, and the versions.
 
-Sections (each in its own try/except with its own time budget; a failure or a timeout is recorded
-in the JSON and the next section runs):
-- env: GPU name, memory, driver, torch / CUDA / cuDNN and library versions.
-- memory: a Qwen2 model with Qwen2.5-0.5B's shape (151,936 vocabulary, hidden 896, 24 layers;
-  random weights from a config, saved once and loaded through domaintune's own loader) for full,
-  LoRA and QLoRA x sequence 512 / 2048 x gradient checkpointing off / on x batch 1 / 4, bf16 mixed
-  (full: fp32 weights under bf16 autocast; LoRA: bf16 base, fp32 adapters; QLoRA: NF4 base, bf16
-  compute), AdamW, our loss (train/loss.py). Measured around two optimizer steps:
-  torch.cuda.max_memory_allocated and max_memory_reserved, and the weights, gradients, optimizer
-  states and the step's transient part, each against `domaintune.memory.estimate` for the same
-  RunSetup (the figures `domaintune memory` prints).
-- attention: packed rows (best-fit-decreasing, position_ids restarting per sample) through
-  sdpa, domaintune's per-sample SDPA (train/attention.py) and flash_attention_2 when flash-attn
-  imports; loss and gradients vs the samples one by one in fp32, against the error that bf16 alone
-  gives (the samples one by one in bf16), and a leak control (the same rows without position_ids)
-  showing what crossing samples looks like; forward+backward tokens/s of each.
-- training: benchmarks/train_throughput.py's data and setups (ours, transformers Trainer grouped by
-  length, TRL SFTTrainer with packing), weights in bf16, full fine-tune of a hidden-896, 24-layer
-  model on the tiny tokenizer; trained tokens/s and the ratio ours / best baseline.
-- serving: benchmarks/serve.py's engine vs a serial generate loop, at 8 and 32 clients (when
-  domaintune.serve imports).
-
---dry-run: the same code paths at tiny sizes on the CPU (memory: the estimate and the steps run,
-the CUDA figures are null), for the default test suite.
-Run: python benchmarks/gpu_check.py [--out FILE.json] [--sections memory,attention,...]
-     [--dry-run]. The JSON is rewritten after every section; the last line is RESULT {json} (a
-summary; `ratio` = training tokens/s ours / best baseline). See docs/gpu.md.
+Sections, each with its own time budget and try/except (an error or a timeout is recorded in the
+JSON, with the figures it had, and the next section runs): env, memory (Qwen2.5-0.5B's shape with
+random weights: full / LoRA / QLoRA x seq 512 / 2048 x checkpointing off / on x batch 1 / 4,
+measured vs `domaintune.memory.estimate`, term by term), attention (sdpa, per-sample SDPA and
+flash_attention_2 when it imports: loss and gradients vs fp32 samples one by one, tokens/s),
+training (benchmarks/train_throughput.py's setups in bf16), serving (benchmarks/serve.py's engine vs
+a serial loop at 8 and 32 clients). What each measures and how: docs/gpu.md.
+--dry-run: the same code paths at tiny sizes on the CPU (CUDA figures null), for the test suite.
+Run: python benchmarks/gpu_check.py [--out FILE.json] [--sections memory,attention] [--dry-run]
+The JSON is rewritten after every section; the last line is RESULT {json}, a summary whose
+`ratio` is the training section's tokens/s, ours / the best baseline.
 """
 
 from __future__ import annotations
@@ -55,15 +39,19 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 HERE = Path(__file__).resolve().parent
+if importlib.util.find_spec("domaintune") is None:  # a checkout without `pip install -e .`
+    sys.path.insert(0, str(HERE.parent / "src"))
 SECTIONS = ("env", "memory", "attention", "training", "serving")
-BUDGET_S = {"env": 20, "memory": 170, "attention": 70, "training": 150, "serving": 60}  # 470 s
-GRACE_S = 20  # past its budget a section is interrupted (between two Python bytecodes)
-MEMORY_GRID = [
+# seconds; past budget + GRACE_S a section is interrupted (between two Python bytecodes), so the
+# whole check ends within 8 minutes: 420 s of budgets + 5 x 10 s + start-up
+BUDGET_S = {"env": 10, "memory": 150, "attention": 60, "training": 140, "serving": 60}
+GRACE_S = 10
+MEMORY_GRID = [  # every method once before any configuration twice, in case the budget runs out
     (method, seq, ckpt, batch)
-    for method in ("full", "lora", "qlora")
     for seq in (512, 2048)
-    for ckpt in (False, True)
     for batch in (1, 4)
+    for ckpt in (False, True)
+    for method in ("full", "lora", "qlora")
 ]
 DRY_MEMORY_GRID = [("full", 64, False, 2), ("lora", 64, True, 1), ("qlora", 64, False, 1)]
 TARGET = 0.10  # issue 22: the estimate within 10% of the measured peak
@@ -247,49 +235,50 @@ def measure_config(ctx: Ctx, method: str, seq: int, ckpt: bool, batch: int) -> d
     """Measured bytes (CUDA) around two optimizer steps, and the estimate's, term by term."""
     import torch
 
-    cuda = ctx.device == "cuda"
-    cfg = memory_model_config(ctx.dry)
+    cuda, cfg, path = ctx.device == "cuda", memory_model_config(ctx.dry), memory_model(ctx)
+    mem = torch.cuda.memory_allocated if cuda else lambda: 0
     free(ctx.device)
-    start = torch.cuda.memory_allocated() if cuda else 0
-    model, settings = load_trainable(memory_model(ctx), method, ckpt, ctx.device)
-    weights = torch.cuda.memory_allocated() - start if cuda else None
+    start = mem()
+    model, settings = load_trainable(path, method, ckpt, ctx.device)
+    m = {"weights": mem() - start}
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     ids = torch.randint(0, cfg.vocab_size, (batch, seq), device=ctx.device)
     batch_in = {"input_ids": ids, "labels": ids.clone()}  # every position trained (CPT)
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    grads = one_step(model, opt, batch_in, ctx.device)  # allocates the AdamW states
-    peak1 = torch.cuda.max_memory_allocated() - start if cuda else None
-    persistent = torch.cuda.memory_allocated() - start if cuda else None
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    one_step(model, opt, batch_in, ctx.device)
+    peaks, reserved = [], []
+    for step in (1, 2):  # step 1 allocates the AdamW states; step 2 is a steady one
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        m["gradients"] = one_step(model, opt, batch_in, ctx.device)
+        if cuda:
+            peaks.append(torch.cuda.max_memory_allocated() - start)
+            reserved.append(torch.cuda.max_memory_reserved())
+        if step == 1:
+            m["persistent"] = mem() - start  # weights + optimizer states
     est = estimate_for(cfg, method, seq, ckpt, batch, settings, ctx.device)
-    e = est.to_json()
     row = {"method": method, "seq_len": seq, "grad_ckpt": ckpt, "batch": batch}
-    row["estimate"] = {k: e[k] for k in ("weights", "gradients", "optimizer", "activations")}
-    row["estimate"].update(allocated=e["allocated"], total=e["total"])
-    row["estimate"]["persistent"] = e["weights"] + e["optimizer"]
-    row["estimate"]["transient"] = e["allocated"] - row["estimate"]["persistent"]
-    # reserved = allocated + fragmentation; the CUDA context is outside both
-    row["estimate"]["reserved"] = e["total"] - est.term("cuda_context")
-    row["measured"] = {"gradients": grads, "weights": weights, "persistent": persistent}
-    if cuda:
-        peak2 = torch.cuda.max_memory_allocated() - start
-        free_b, total_b = torch.cuda.mem_get_info()
-        row["measured"].update(
-            optimizer=persistent - weights, transient=max(peak1, peak2) - persistent,
-            peak_step1=peak1, peak_step2=peak2, allocated=max(peak1, peak2),
-            reserved=torch.cuda.max_memory_reserved(), device_used=total_b - free_b,
-        )  # fmt: skip
-        # estimate / measured, per term and in total; device_used vs the estimate's total (it
-        # includes the CUDA context, and anything else on the GPU)
-        m, est_row = row["measured"], row["estimate"]
-        row["ratio"] = {k: round(est_row[k] / v, 4) for k, v in m.items() if k in est_row and v}
-        row["ratio"]["device_used"] = round(e["total"] / m["device_used"], 4)
-    del model, opt
-    free(ctx.device)
+    row["estimate"] = estimate_terms(est)
+    if not cuda:
+        row["measured"] = {"gradients": m["gradients"], "weights": None, "persistent": None}
+        return row
+    free_b, total_b = torch.cuda.mem_get_info()
+    m.update(optimizer=m["persistent"] - m["weights"], allocated=max(peaks),
+             transient=max(peaks) - m["persistent"], peak_steps=peaks,
+             reserved=max(reserved), device_used=total_b - free_b)  # fmt: skip
+    row["measured"] = m
+    e = row["estimate"]  # estimate / measured, per term and in total
+    row["ratio"] = {k: round(e[k] / v, 4) for k, v in m.items() if k in e and v}
     return row
+
+
+def estimate_terms(est) -> dict:
+    """The estimate's columns, its persistent and transient parts, reserved and device totals."""
+    e = est.to_json()
+    out = {k: e[k] for k in ("weights", "gradients", "optimizer", "activations", "allocated")}
+    out["persistent"] = e["weights"] + e["optimizer"]
+    out["transient"] = e["allocated"] - out["persistent"]
+    out["reserved"] = e["total"] - est.term("cuda_context")  # allocated + fragmentation
+    out["device_used"] = e["total"]  # + the CUDA context (nvidia-smi's view)
+    return out
 
 
 def section_memory(ctx: Ctx) -> dict:
@@ -465,7 +454,7 @@ def packed_check(model, impl, batch, ref_loss, ref, tol, ctx: Ctx, reps: int) ->
 def section_training(ctx: Ctx) -> dict:
     tt = load_benchmark("train_throughput")
     args = SimpleNamespace(
-        steps=3 if ctx.dry else 30, warmup=1 if ctx.dry else 5, batch=2 if ctx.dry else 4,
+        steps=3 if ctx.dry else 30, warmup=1 if ctx.dry else 5, batch=2 if ctx.dry else 16,
         samples=24 if ctx.dry else 600, max_len=256 if ctx.dry else 512, method="full",
         threads=1 if ctx.dry else 4, model=str(train_model(ctx)), repeats=1, profile=False,
         smoke=ctx.dry, dtype="bfloat16",
@@ -499,7 +488,7 @@ def section_serving(ctx: Ctx) -> dict:
     from domaintune.serve.server import chat_prompt
 
     bench = load_benchmark("serve")  # its serial loop, client threads and figures
-    n, max_tokens, levels = (8, 4, (8,)) if ctx.dry else (64, 64, (8, 32))
+    n, max_tokens, levels = (8, 4, (8,)) if ctx.dry else (64, 32, (8, 32))
     dtype = "float32" if ctx.dry else "bfloat16"
     model, served = load_served(train_model(ctx), name="m", dtype=dtype, device=ctx.device)
     torch.manual_seed(0)
