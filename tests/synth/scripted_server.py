@@ -13,7 +13,7 @@ merges a JSON object into the settings. Settings:
     retry_after   the Retry-After header sent with 429/500 (a string; none when null)
     storm_s       every request gets 429 for this many seconds after the first one arrives
                   (setting it through /control starts a new storm at the next request)
-    hang_after    after this many answered requests, hold every further request unanswered
+    hang_after    after this many requests have arrived, hold every further one unanswered
     responder     "path/to/file.py:function": content = function(messages, body) (default: echo)
 The default reply content is "reply <hash[:8]>: <last user message>": deterministic per request.
 """
@@ -76,7 +76,7 @@ class Script:
         if now - self.first_at < s["storm_s"]:
             return self._fault("429")
         hang = s["hang_after"]
-        if hang is not None and sum(self.answered.values()) >= hang:
+        if hang is not None and sum(self.received.values()) > hang:
             await self.hold.wait()  # never set: the client is killed while waiting
         faults = s["faults"] if int(key, 16) % int(s["fault_every"]) == 0 else []
         attempt = self.received[key] - 1
