@@ -37,10 +37,10 @@ def _body(client: TeacherClient, messages) -> dict:
 
 def test_every_fault_is_retried_and_each_prompt_answered_once(server, tmp_path):
     faults = ["429", "500", "malformed", "nochoices", "timeout"]
-    _set(server, faults=faults, retry_after="0.05", timeout_sleep=0.5)
+    _set(server, faults=faults, retry_after="0.05", timeout_sleep=1.0)
     before = server.stats()["faults"]
     client = TeacherClient(server.url, "teacher", cache=RequestCache(tmp_path / "c.sqlite"),
-                           timeout=0.25, backoff=0.02, concurrency=6)  # fmt: skip
+                           timeout=0.6, backoff=0.02, concurrency=6)  # fmt: skip
     replies = client.run(_prompts(6))
     stats = server.stats()
     hashes = [body_hash(_body(client, m)) for m in _prompts(6)]
