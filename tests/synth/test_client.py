@@ -124,3 +124,12 @@ def test_key_comes_from_the_environment_and_is_never_written(server, tmp_path, m
     monkeypatch.delenv("SYNTH_KEY")
     with pytest.raises(TeacherError, match="SYNTH_KEY is not set"):
         TeacherClient("https://teacher.example/v1", "t", api_key_env="SYNTH_KEY")
+
+
+def test_a_repeated_request_is_sent_once(server):
+    _set(server)
+    received = sum(server.stats()["received"].values())
+    prompts = _prompts(2, "repeated") * 2
+    replies = TeacherClient(server.url, "t").run(prompts)
+    assert sum(server.stats()["received"].values()) - received == 2
+    assert [r.content for r in replies[:2]] == [r.content for r in replies[2:]]

@@ -215,19 +215,20 @@ class TeacherClient:
             finally:
                 for client in clients:
                     await client.close()
-        return out
+        asked = {keys[i]: out[i] for i in todo}
+        return [r if r is not None or keys[i] not in asked else asked[keys[i]]
+                for i, r in enumerate(out)]  # fmt: skip
 
     def _from_cache(self, keys: list[str], out: list) -> list[int]:
-        todo, seen = [], set()
+        """Fill cached replies into `out`; the indexes to ask (a repeated request once)."""
+        todo, first = [], {}
         for i, key in enumerate(keys):
             hit = self.cache.get(key) if self.cache is not None else None
             if hit is not None:
                 self.usage.cache_hits += 1
                 out[i] = _reply(key, hit, cached=True)
-            elif key in seen:
-                raise ValueError(f"prompt {i} repeats an earlier prompt; give it another seed")
-            else:
-                seen.add(key)
+            elif key not in first:
+                first[key] = i
                 todo.append(i)
         return todo
 
