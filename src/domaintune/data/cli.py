@@ -106,6 +106,9 @@ def _register_corpus_verbs() -> None:
 
     corpus_cli.register(app)
     select_cli.register(app)
+    from domaintune.synth import cli as synth_cli
+
+    synth_cli.register(app)
 
 
 _register_corpus_verbs()
