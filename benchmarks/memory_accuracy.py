@@ -121,8 +121,8 @@ def run_cuda(method: str, seq: int, ckpt: bool, args) -> dict:
         opt.step()
         opt.zero_grad(set_to_none=True)
     measured = torch.cuda.max_memory_allocated()
-    setup = RunSetup(
-        method=method, precision="fp32", seq_len=seq, batch=args.batch, grad_ckpt=ckpt,
+    setup = RunSetup(  # bf16 autocast over fp32 weights: bf16 mixed (activations in bf16)
+        method=method, precision="bf16", seq_len=seq, batch=args.batch, grad_ckpt=ckpt,
         lora_rank=8, trainable_layers=2,
     )  # fmt: skip
     est = estimate(cfg.to_dict(), setup)
