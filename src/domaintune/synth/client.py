@@ -405,6 +405,10 @@ class _Bar:
             TimeRemainingColumn(),
             TextColumn("{task.fields[tokens]}"),
             transient=True,
+            # Never swap sys.stdout/stderr: the bar lives across awaits, and a swapped stream
+            # outlives a test's captured one (pytest then lost sys.stderr).
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self._progress.__enter__()
         task = self._progress.add_task(self.description, total=self.total, rate="", tokens="")
