@@ -17,6 +17,7 @@ import argparse
 import html
 import json
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def _page(title: str, body: str, lang: str, rng: random.Random, related: list[st
         f"<main><article><h1>{e(title)}</h1>\n{paragraphs}\n</article>",
         f'<div class="share">{e(SHARE[lang])}</div>',
         f'<p class="follow">{e(FOLLOW[lang])}</p>' if rng.random() < 0.5 else "",
-        f'<aside><h3>{RELATED[lang]}</h3><ul>{links}</ul></aside>',
+        f"<aside><h3>{RELATED[lang]}</h3><ul>{links}</ul></aside>",
         f'<div class="pager"><a href="/p">{prev}</a> <a href="/n">{nxt}</a></div></main>',
         f"<footer>{e(FOOTER[lang])}</footer>\n</body></html>\n",
     ]
@@ -94,11 +95,16 @@ def _split(doc: dict) -> tuple[str, str]:
 
 
 def _near_copy(text: str, rng: random.Random, lang: str) -> str:
-    """One realistic edit: a paragraph dropped, a sentence added, or punctuation changed."""
+    """One realistic edit: a sentence dropped, a sentence added, or punctuation changed."""
     paras = [p for p in text.split("\n\n") if p.strip()]
     kind = rng.choice(["drop", "add", "punct"])
     if kind == "drop" and len(paras) > 4:
-        del paras[rng.randrange(1, len(paras))]
+        k = rng.randrange(1, len(paras))
+        sentences = re.findall(r".+?(?:[。！？]|[.!?](?=\s)|$)\s*", paras[k], flags=re.S)
+        if len(sentences) > 1:  # the paragraph's last sentence, else the one-sentence paragraph
+            paras[k] = "".join(sentences[:-1]).rstrip()
+        else:
+            del paras[k]
     elif kind == "punct":
         return text.replace("。", "；", 2) if lang == "zh" else text.replace(". ", "; ", 2)
     else:

@@ -47,3 +47,24 @@ def test_cleaning_keeps_articles_and_drops_what_was_planted(tmp_path):
     junk += [data_path("raw") / f"{i}.txt" for i in sorted(planted["too_short"])]
     rejected = dt.data.clean(junk, tmp_path / "junk.jsonl")
     assert rejected.kept == 0 and rejected.read == len(junk)
+
+
+def test_dedup_pairs_every_planted_copy_with_its_original_and_nothing_else(tmp_path):
+    import domaintune as dt
+
+    listing = json.loads(data_path("raw_manifest.json").read_text())
+    planted = {k: set(v["ids"]) for k, v in listing["planted"].items()}
+    copies = planted["exact_duplicate"] | planted["near_duplicate"]
+    names = ("domain_corpus_zh.jsonl", "domain_corpus_en.jsonl", "raw/crawl.jsonl")
+    # split("\n"), not splitlines: the mojibake row holds U+0085, a line break to splitlines
+    lines = [ln for n in names for ln in data_path(n).read_text(encoding="utf-8").split("\n")]
+    rows = [r for r in map(json.loads, filter(None, lines)) if r["id"].startswith("med-")]
+    rows = [r for r in rows if "url" not in r or r["id"] in copies]  # originals once, and copies
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    result = dt.data.dedup(src, tmp_path / "out.jsonl")  # the default threshold, 0.55
+    found = {frozenset(c["ids"]) for c in result.details["clusters"]}
+    original = {c: c.rsplit("-mirror", 1)[0].rsplit("-edited", 1)[0] for c in copies}
+    assert found == {frozenset((c, original[c])) for c in copies}  # 90 pairs, no stray cluster
+    # the 12 near copies whose edit is punctuation only are exact after dedup's normalisation
+    assert result.rejected_by_reason == {"exact_duplicate": 57, "near_duplicate": 33}
