@@ -78,8 +78,13 @@ def _eval_texts(path: PathLike) -> Iterator[tuple[str, list[str]]]:
         items = None  # not question rows: held-out documents or conversations
     if items is not None:
         for item in items:
-            extra = item.choices.values() if item.choices is not None else [item.answer]
-            yield item.id, [item.question, *extra]
+            if item.choices is None:
+                yield item.id, [item.question, item.answer]
+                continue
+            # A copied exam item is the question and its options together (C-Eval's layout:
+            # "question A. ... B. ..."): a short question or option alone may be too short.
+            laid_out = "\n".join([item.question, *(f"{k}. {v}" for k, v in item.choices.items())])
+            yield item.id, [item.question, *item.choices.values(), laid_out]
         return
     for record in read_records(path):
         yield record.id, [record_text(record)]
