@@ -50,6 +50,7 @@ def _names(findings):
     return [f.name for f in findings]
 
 
+@pytest.mark.slow  # a whole training run (two processes / three epochs): make test-slow
 def test_memorisation_run_shows_epoch_drops_and_overfitting(model_256, tmp_path):
     docs = _docs(make_texts(16, seed=31, lo=20, hi=50))
     held = _docs(make_texts(16, seed=32, lo=20, hi=50))

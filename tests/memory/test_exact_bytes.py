@@ -34,7 +34,11 @@ def _one_step(model_dir, settings: TrainSettings) -> dict[str, int]:
 
 @pytest.mark.parametrize(
     ("method", "extra"),
-    [("full", {}), ("freeze", {"freeze_trainable_layers": 1}), ("lora", {"lora": {"r": 4, "dropout": 0.0}})],
+    [
+        ("full", {}),
+        ("freeze", {"freeze_trainable_layers": 1}),
+        ("lora", {"lora": {"r": 4, "dropout": 0.0}}),
+    ],
 )
 def test_state_bytes_are_exact(tiny_model_dir, method, extra):
     settings = TrainSettings(method=method, **{"lora": {"dropout": 0.0}, **extra})

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image, ImageStat
 from rich.console import Console
 
-from domaintune.recipes import parse_recipe
 from domaintune.pipeline import run_recipe
+from domaintune.recipes import parse_recipe
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "runs" / "test-artifacts"
 

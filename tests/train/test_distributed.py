@@ -96,8 +96,8 @@ def _free_port() -> int:
 
 
 def _single_process_run(tmp_path: Path, model_dir: Path) -> Path:
-    from domaintune.recipes import parse_recipe
     from domaintune.pipeline import run_recipe
+    from domaintune.recipes import parse_recipe
 
     raw = _recipe(tmp_path, model_dir, "single", batch_size=8)
     run_recipe(parse_recipe(raw), console=Console(quiet=True))
@@ -199,6 +199,7 @@ def test_rank_helpers_under_torchrun(tmp_path):
 # ------------------------------------------------------------------ training runs
 
 
+@pytest.mark.slow  # a whole training run (two processes / three epochs): make test-slow
 def test_torchrun_ddp_trains_like_one_process(tmp_path, tiny_model_dir):
     """torchrun, 2 processes x batch 4 == 1 process x batch 8: same losses and weights."""
     single = _single_process_run(tmp_path, tiny_model_dir)

@@ -219,9 +219,9 @@ def test_on_exhausted_repeat_or_stop(tiny_model_dir):
 
 def test_pipeline_logs_loss_per_source_and_ptx_parts(tiny_model_dir, tmp_path):
     """A mixed SFT stage with PTX text: loss = main + coef * ptx at every logged step."""
-    from domaintune.recipes import parse_recipe
     from domaintune.io import write_jsonl
     from domaintune.pipeline import run_recipe
+    from domaintune.recipes import parse_recipe
 
     qa = make_texts(240, seed=12, lo=4, hi=16)
     write_jsonl(
@@ -498,8 +498,8 @@ def test_segment_attention_equals_the_masked_path(tiny_model_dir):
 
 
 def test_attn_implementation_from_the_recipe_reaches_the_model(tiny_model_dir):
-    from domaintune.train.stage import load_trainable
     from domaintune.train.attention import packed_attention
+    from domaintune.train.stage import load_trainable
 
     model, _ = load_trainable(
         tiny_model_dir, dtype="float32", trust_remote_code=False, attn_implementation="eager"
