@@ -76,3 +76,32 @@ def make_recipe_raw(tmp_path, tiny_model_dir) -> dict:
             },
         ],
     }
+
+
+def pytest_collection_finish(session):
+    """Start the benchmarks' smoke runs (subprocesses, one at a time) as the session begins, so
+    they overlap the other tests instead of holding the session up at the end."""
+    import tempfile
+    from pathlib import Path
+
+    from test_benchmarks import start_smoke_runs
+
+    if session.config.option.collectonly:
+        return
+    named = [i for i in session.items if i.nodeid.startswith("tests/test_benchmarks.py::")]
+    if len(named) == len(session.items):
+        return  # that module alone starts its own runs, two at a time
+    cwd = Path(tempfile.mkdtemp(prefix="bench-smoke-"))
+    pool, runs = start_smoke_runs(session.items, cwd, 1)
+    session.config._smoke_runs = (pool, runs)
+    if any(i.nodeid.startswith("tests/test_gpu_check.py::") for i in session.items):
+        from test_gpu_check import run_dry
+
+        out = cwd / "gpu-check.json"
+        session.config._gpu_dry_run = (out, pool.submit(run_dry, out))
+
+
+def pytest_sessionfinish(session):
+    early = getattr(session.config, "_smoke_runs", None)
+    if early is not None:
+        early[0].shutdown(wait=True, cancel_futures=True)

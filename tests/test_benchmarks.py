@@ -48,18 +48,28 @@ def run_smoke(script: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
 
 
-@pytest.fixture(scope="module")
-def smoke_runs(request, tmp_path_factory) -> dict[str, Future]:
-    """Every selected script's smoke run, started at once on two workers."""
-    cwd = tmp_path_factory.mktemp("bench-smoke")
+def start_smoke_runs(items, cwd: Path, workers: int) -> tuple[ThreadPoolExecutor, dict]:
+    """Start the smoke runs of the selected `test_smoke_mode_ends_with_a_numeric_ratio` items."""
     selected = {
         item.callspec.params["script"]
-        for item in request.session.items
-        if item.originalname == "test_smoke_mode_ends_with_a_numeric_ratio"
+        for item in items
+        if getattr(item, "originalname", None) == "test_smoke_mode_ends_with_a_numeric_ratio"
     }
     ranked = sorted(selected, key=lambda s: ORDER.index(s) if s in ORDER else len(ORDER))
-    pool = ThreadPoolExecutor(max_workers=2)
-    yield {s: pool.submit(run_smoke, s, cwd) for s in ranked}
+    pool = ThreadPoolExecutor(max_workers=workers)
+    return pool, {s: pool.submit(run_smoke, s, cwd) for s in ranked}
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(request, tmp_path_factory) -> dict[str, Future]:
+    """The smoke runs: started by conftest.py when the session began (one worker beside the
+    other tests), or here, on two workers, when this module runs alone."""
+    early = getattr(request.config, "_smoke_runs", None)
+    if early is not None:
+        yield early[1]
+        return
+    pool, runs = start_smoke_runs(request.session.items, tmp_path_factory.mktemp("bench-smoke"), 2)
+    yield runs
     pool.shutdown(wait=True, cancel_futures=True)  # after a failure (-x): no new runs
 
 

@@ -24,16 +24,27 @@ def load_module():
     return module
 
 
-@pytest.fixture(scope="module")
-def dry_run(tmp_path_factory) -> tuple[dict, dict]:
-    out = tmp_path_factory.mktemp("gpu-check") / "check.json"
+def run_dry(out: Path) -> tuple[int, str, str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--dry-run", "--out", str(out)],
         capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    last = proc.stdout.strip().splitlines()[-1]
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def dry_run(request, tmp_path_factory) -> tuple[dict, dict]:
+    """The dry run: started by conftest.py as the session began, or here."""
+    early = getattr(request.config, "_gpu_dry_run", None)
+    if early is not None:
+        out, future = early
+        code, stdout, stderr = future.result()
+    else:
+        out = tmp_path_factory.mktemp("gpu-check") / "check.json"
+        code, stdout, stderr = run_dry(out)
+    assert code == 0, stderr[-3000:]
+    last = stdout.strip().splitlines()[-1]
     assert last.startswith("RESULT ")
     return json.loads(last.removeprefix("RESULT ")), json.loads(out.read_text())
 
