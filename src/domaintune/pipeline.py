@@ -71,12 +71,26 @@ def _without(data: dict, dotted: frozenset[str]) -> dict:
     return out
 
 
-def stage_fingerprint(stage: StageBase, recipe: Recipe, upstream: dict[str, str]) -> str:
-    """Same fingerprint = same results: settings (less volatile ones), seed, upstream, data."""
-    settings = _without(stage.model_dump(mode="json", by_alias=True), stage.volatile())
+def input_hashes(stage: StageBase, recipe: Recipe) -> dict[str, str | None]:
+    """SHA-256 of every file the stage reads (None for a path that does not exist: a hub id)."""
     files = [resolve(p) for p in stage.inputs(recipe)]
-    data = sorted(sha256_of_files(p for p in files if Path(p).exists()).values())
-    missing = sorted(str(p) for p in files if not Path(p).exists())  # hub ids, unbuilt paths
+    hashes = sha256_of_files(p for p in files if Path(p).exists())
+    return {**hashes, **{str(p): None for p in files if not Path(p).exists()}}
+
+
+def stage_fingerprint(
+    stage: StageBase,
+    recipe: Recipe,
+    upstream: dict[str, str],
+    inputs: dict[str, str | None] | None = None,
+) -> str:
+    """Same fingerprint = same results: settings (less volatile ones), seed, upstream, data.
+
+    `inputs`: the stage's `input_hashes`, when already computed (files are read once)."""
+    settings = _without(stage.model_dump(mode="json", by_alias=True), stage.volatile())
+    inputs = input_hashes(stage, recipe) if inputs is None else inputs
+    data = sorted(h for h in inputs.values() if h is not None)  # content, wherever it lives
+    missing = sorted(p for p, h in inputs.items() if h is None)
     upstream_fps = [upstream[r] for r in stage.upstream()]
     return fingerprint(settings, recipe.seed, upstream_fps, data, missing)
 
@@ -147,7 +161,8 @@ def run_recipe(
     fps = {"base": ensure_base_model(recipe, console)}
     outcomes = {}
     for stage in recipe.stages:
-        fp = stage_fingerprint(stage, recipe, fps)
+        hashes = input_hashes(stage, recipe)
+        fp = stage_fingerprint(stage, recipe, fps, hashes)
         distributed.require_same(fp, f"the fingerprint of stage {stage.name!r} (recipe and data)")
         fps[stage.name] = fp
         if only and stage.name not in only:
@@ -162,7 +177,7 @@ def run_recipe(
             console.print(f"[green]{stage.name}: complete, skipped[/] {_summary(stage, out)}")
             continue
         ctx = StageContext(recipe, out, console, resume=resume, force=force)
-        outcomes[stage.name] = _run_stage(ctx, stage, fp, fps)
+        outcomes[stage.name] = _run_stage(ctx, stage, fp, fps, hashes)
         _kill_point(f"after:{stage.name}")
     from domaintune.report import write_report
 
@@ -245,7 +260,9 @@ def _clear_previous(out: Path, console: Console, *, force: bool) -> None:
             )
 
 
-def _run_stage(ctx: StageContext, stage: StageBase, fp: str, fps: dict[str, str]) -> dict:
+def _run_stage(
+    ctx: StageContext, stage: StageBase, fp: str, fps: dict[str, str], hashes: dict[str, Any]
+) -> dict:
     main, out = distributed.is_main_process(), ctx.out
     previous = read_manifest(out) if main and out.exists() else None
     # Same settings and not complete: an interrupted run of this stage, resumed.
@@ -253,7 +270,7 @@ def _run_stage(ctx: StageContext, stage: StageBase, fp: str, fps: dict[str, str]
     ctx.console.rule(f"[bold]{stage.name} ({stage.type})")
     config = {"fingerprint": fp, "stage": stage.model_dump(mode="json", by_alias=True)}
     inputs = {
-        **_hashed(stage.inputs(ctx.recipe)),
+        **hashes,
         **{f"stage:{r}": fps[r] for r in stage.upstream()},
     }
     if main:
@@ -276,12 +293,6 @@ def _run_stage(ctx: StageContext, stage: StageBase, fp: str, fps: dict[str, str]
             ctx.console.print(f"{stage.name}: {data_counts_line(counts)}", highlight=False)
     # Also the wait: later stages read this one's outputs, which rank 0 wrote.
     return distributed.broadcast_from_main(counts)
-
-
-def _hashed(paths: list[str]) -> dict[str, Any]:
-    files = [resolve(p) for p in paths]
-    hashes = sha256_of_files(p for p in files if Path(p).exists())
-    return {**hashes, **{str(p): None for p in files if not Path(p).exists()}}
 
 
 def _check_counts(name: str, counts: dict) -> None:

@@ -116,7 +116,8 @@ def decontaminate(
     counts, hits = decontaminate_file(
         _src(src), out, index, rejects=rejects, report=report, num_proc=num_proc
     )
-    return DataResult(counts, Path(out), {"hits": hits, "eval_items": index.items})
+    details = {"hits": hits, "eval_items": index.items, "too_short": len(index.too_short)}
+    return DataResult(counts, Path(out), details)
 
 
 def select(

@@ -8,8 +8,6 @@ import typer
 
 from domaintune.cli_common import fail, require_jsonl
 
-LANGS = {"auto": ("zh", "en"), "zh": ("zh",), "en": ("en",)}
-
 
 def clean(
     src: Path = typer.Argument(
@@ -27,27 +25,29 @@ def clean(
     num_proc: int = typer.Option(1, "--num-proc", min=1, help="Worker processes."),
 ) -> None:
     """HTML to text, unicode repair, boilerplate removal, quality and language filters."""
-    from domaintune.data.clean import CleanConfig, clean_file
+    from domaintune.data import api
     from domaintune.records import DataError
 
-    if lang not in LANGS:
-        raise fail(f"--lang {lang!r}: choose one of {', '.join(LANGS)}", 2)
+    if lang not in api.LANGS:
+        raise fail(f"--lang {lang!r}: choose one of {', '.join(api.LANGS)}", 2)
     require_jsonl(out, "OUT")
     require_documents(src, "clean")
-    config = CleanConfig(langs=LANGS[lang], redact_pii=redact_pii)
     try:
-        summary = clean_file(
-            src, out, config=config, rejects=rejects, report=report, num_proc=num_proc
-        )
+        result = api.clean(
+            src, out, lang=lang, redact_pii=redact_pii, rejects=rejects, report=report,
+            num_proc=num_proc,
+        )  # fmt: skip
     except DataError as err:
         raise fail(f"{err}; nothing written", 1) from None
-    typer.echo(summary.counts.summary("documents"))
-    if summary.lines_removed:
-        lines = ", ".join(f"{k}: {v}" for k, v in summary.lines_removed.most_common())
-        typer.echo(f"boilerplate lines removed: {lines}")
-    if summary.pii:
-        typer.echo("PII redacted: " + ", ".join(f"{k}: {v}" for k, v in summary.pii.items()))
-    typer.echo(f"wrote {summary.counts.kept} documents to {out}")
+    typer.echo(result.counts.summary("documents"))
+    removed, pii = result.details["lines_removed_by_rule"], result.details["pii_redacted"]
+    if removed:
+        typer.echo(
+            "boilerplate lines removed: " + ", ".join(f"{k}: {v}" for k, v in removed.items())
+        )
+    if pii:
+        typer.echo("PII redacted: " + ", ".join(f"{k}: {v}" for k, v in pii.items()))
+    typer.echo(f"wrote {result.kept} documents to {out}")
 
 
 def require_documents(src: Path, verb: str) -> None:

@@ -128,141 +128,107 @@ class ConvertStage(DataStage):
 # ------------------------------------------------------------------ runs
 
 
-def _files(ctx: StageContext, stage: DataStage) -> Path | list[Path]:
-    """The stage's inputs: one path, or a list (the verbs read both)."""
-    files = ctx.all_paths(stage.data)
-    return files[0] if len(files) == 1 else files
-
-
 def _options(stage: StageBase, *names: str) -> dict[str, Any]:
     """The options the recipe set (unset ones keep the verb's own defaults)."""
     return {n: getattr(stage, n) for n in names if getattr(stage, n) is not None}
 
 
-def run_clean(stage: CleanStage, ctx: StageContext) -> dict:
-    from domaintune.data.clean import CleanConfig, clean_file
-    from domaintune.data.corpus_cli import LANGS
+def _counts(result: Any, **extra: Any) -> dict:
+    """A DataResult as the manifest's counts (read = kept + rejected, by reason)."""
+    return {**result.counts.to_dict(), **extra}
 
-    config = CleanConfig(langs=LANGS[stage.lang], redact_pii=stage.redact_pii)
-    summary = clean_file(
-        _files(ctx, stage),
-        ctx.out / DATA_FILE,
-        config=config,
-        rejects=ctx.out / REJECTS_FILE,
-        report=ctx.out / REPORT_FILE,
-        num_proc=stage.num_proc,
-    )
-    return {
-        **summary.counts.to_dict(),
-        "lines_removed_by_rule": dict(summary.lines_removed.most_common()),
-        "pii_redacted": dict(summary.pii.most_common()),
-    }
+
+# Each run_* is the Python API's verb (data/api.py) with the stage's files and folder.
+
+
+def run_clean(stage: CleanStage, ctx: StageContext) -> dict:
+    from domaintune.data import api
+
+    result = api.clean(
+        ctx.all_paths(stage.data), ctx.out / DATA_FILE, lang=stage.lang,
+        redact_pii=stage.redact_pii, rejects=ctx.out / REJECTS_FILE,
+        report=ctx.out / REPORT_FILE, num_proc=stage.num_proc,
+    )  # fmt: skip
+    return _counts(result, **result.details)
 
 
 def run_dedup(stage: DedupStage, ctx: StageContext) -> dict:
-    from domaintune.data.dedup import dedup_documents
+    from domaintune.data import api
 
-    result = dedup_documents(
-        _files(ctx, stage),
-        ctx.out / DATA_FILE,
-        clusters=ctx.out / "clusters.jsonl",
-        rejects=ctx.out / REJECTS_FILE,
-        report=ctx.out / REPORT_FILE,
-        num_proc=stage.num_proc,
+    result = api.dedup(
+        ctx.all_paths(stage.data), ctx.out / DATA_FILE, clusters=ctx.out / "clusters.jsonl",
+        rejects=ctx.out / REJECTS_FILE, report=ctx.out / REPORT_FILE, num_proc=stage.num_proc,
         **_options(stage, "threshold", "ngram", "num_perm", "verify"),
-    )
-    return {**result.counts.to_dict(), "clusters": len(result.clusters)}
+    )  # fmt: skip
+    return _counts(result, clusters=len(result.details["clusters"]))
 
 
 def run_decontaminate(stage: DecontaminateStage, ctx: StageContext) -> dict:
-    from domaintune.data.decontaminate import build_index, decontaminate_file
+    from domaintune.data import api
     from domaintune.resources import resolve
 
     named = [resolve(f) for n in stage.against_stages for f in ctx.recipe.stage(n).eval_files()]
-    options = {"word_n": stage.ngram, "char_n": stage.char_ngram}
-    index = build_index(
-        [*ctx.all_paths(stage.against), *named],
-        **{k: v for k, v in options.items() if v is not None},
-    )
-    counts, hits = decontaminate_file(
-        _files(ctx, stage),
-        ctx.out / DATA_FILE,
-        index,
-        rejects=ctx.out / REJECTS_FILE,
-        report=ctx.out / REPORT_FILE,
-        num_proc=stage.num_proc,
-    )
-    return {**counts.to_dict(), "eval_items": index.items, "too_short": len(index.too_short)}
+    ngrams = {"word_n": stage.ngram, "char_n": stage.char_ngram}
+    result = api.decontaminate(
+        ctx.all_paths(stage.data), ctx.out / DATA_FILE,
+        against=[*ctx.all_paths(stage.against), *named], rejects=ctx.out / REJECTS_FILE,
+        report=ctx.out / REPORT_FILE, num_proc=stage.num_proc,
+        **{k: v for k, v in ngrams.items() if v is not None},
+    )  # fmt: skip
+    d = result.details
+    return _counts(result, eval_items=d["eval_items"], too_short=d["too_short"])
 
 
 def run_select(stage: SelectStage, ctx: StageContext) -> dict:
-    from domaintune.data.select import select_file
+    from domaintune.data import api
 
-    report = select_file(
-        _one_file(ctx, stage),
-        ctx.out / DATA_FILE,
-        n=stage.n,
-        by=stage.by,
-        k=stage.k,
-        seed=stage.seed,
-        embedder=stage.embedder,
-        report=ctx.out / REPORT_FILE,
+    result = api.select(
+        _one_file(ctx, stage), ctx.out / DATA_FILE, n=stage.n, by=stage.by, k=stage.k,
+        seed=stage.seed, embedder=stage.embedder, report=ctx.out / REPORT_FILE,
         rejects=ctx.out / REJECTS_FILE,
-    )
-    keys = ("read", "kept", "rejected", "rejected_by_reason")
-    return {k: report[k] for k in keys}
+    )  # fmt: skip
+    return _counts(result)
 
 
 def run_validate(stage: ValidateStage, ctx: StageContext) -> dict:
-    from domaintune.data.validate import load_tokenizer, rejected_path, validate_file
-    from domaintune.records import DataError
+    from domaintune.data import api
+    from domaintune.data.validate import rejected_path
 
     tokenizer = None
     if stage.tokenizer is not None:
-        path = ctx.model_dir("base") if stage.tokenizer == "base" else Path(stage.tokenizer)
-        tokenizer = load_tokenizer(path)
+        tokenizer = ctx.model_dir("base") if stage.tokenizer == "base" else Path(stage.tokenizer)
     out = ctx.out / DATA_FILE
-    report = validate_file(
-        _one_file(ctx, stage),
-        fmt=stage.format,
-        tokenizer=tokenizer,
-        template=stage.template,
-        max_len=stage.max_len,
-        drop_invalid=out,
-    )
-    if report.file_error:
-        raise DataError(report.path, None, report.file_error.removeprefix(f"{report.path}: "))
+    result = api.validate(
+        _one_file(ctx, stage), out, fmt=stage.format, tokenizer=tokenizer,
+        template=stage.template, max_len=stage.max_len,
+    )  # fmt: skip
     rejected_path(out).replace(ctx.out / REJECTS_FILE)
-    by_reason = report.by_reason()
-    return {
-        "read": report.rows,
-        "kept": report.valid,
-        "rejected": report.invalid,
-        "rejected_by_reason": by_reason,
-    }
+    return _counts(result)
 
 
 def run_convert(stage: ConvertStage, ctx: StageContext) -> dict:
-    from domaintune.data.convert import convert_file
+    from domaintune.data import api
 
-    written = convert_file(_one_file(ctx, stage), ctx.out / DATA_FILE, to=stage.to)
-    return {"read": written, "kept": written, "rejected": 0, "rejected_by_reason": {}}
+    return _counts(api.convert(_one_file(ctx, stage), ctx.out / DATA_FILE, to=stage.to))
 
 
 def _one_file(ctx: StageContext, stage: DataStage) -> Path:
-    """The stage's input as one file: several inputs are joined (rows unchanged, in order)."""
-    from domaintune.io import iter_rows, write_jsonl
+    """The stage's input as one file. Several .jsonl inputs are joined byte for byte (a broken
+    row stays for validate to reject, with its text); other formats must come one at a time."""
+    from domaintune.config import ConfigError
+    from domaintune.io import atomic_write
 
     files = ctx.all_paths(stage.data)
-    if len(files) == 1 and not files[0].is_dir():
+    if len(files) == 1 and files[0].is_file():
         return files[0]
+    if not all(f.is_file() and f.suffix == ".jsonl" for f in files):
+        raise ConfigError(
+            f"stage {stage.name!r}: {stage.type} reads one file, or several .jsonl files (got "
+            f"{', '.join(map(str, files))}); convert the others to .jsonl first"
+        )
     joined = ctx.out / "inputs.jsonl"
-    write_jsonl(joined, (row for f in files for row in _rows_of(f, iter_rows)))
+    with atomic_write(joined, "wb") as f:
+        for file in files:
+            data = file.read_bytes()
+            f.write(data if data.endswith(b"\n") or not data else data + b"\n")
     return joined
-
-
-def _rows_of(path: Path, iter_rows) -> Any:
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        for _, row in iter_rows(f):
-            yield row
