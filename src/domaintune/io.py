@@ -307,8 +307,8 @@ def relative_id(file: Path, root: Path) -> str:
 # ---------------------------------------------------------------- public readers
 
 
-def _rows(
-    path: PathLike | Iterable[PathLike], *, include_txt: bool = True, what: str = "data"
+def iter_raw_rows(
+    path: PathLike | Iterable[PathLike], *, include_txt: bool = True
 ) -> Iterator[RawRow | Path]:
     """Raw rows of every file; a file in a folder that no reader takes is yielded as its Path."""
     allowed = set(SUPPORTED_SUFFIXES) - (set() if include_txt else set(WHOLE_FILE_SUFFIXES))
@@ -343,19 +343,24 @@ def read_documents(
     A file in a folder that no reader takes is yielded as an empty Document whose meta holds
     `unsupported_file` (its suffix), so a filtering stage counts it as rejected.
     """
-    for raw in _rows(path):
+    for raw in iter_raw_rows(path):
         if isinstance(raw, Path):
-            meta = {UNSUPPORTED_FILE: _suffix(raw) or raw.name}
-            yield Document(id=raw.as_posix(), text="", source=source or raw.name, meta=meta)
+            yield unsupported_document(raw, source)
             continue
         yield parse_document(raw, source)
+
+
+def unsupported_document(file: Path, source: str | None = None) -> Document:
+    """A file in a folder that no reader takes, as an empty Document a filter stage rejects."""
+    meta = {UNSUPPORTED_FILE: _suffix(file) or file.name}
+    return Document(id=file.as_posix(), text="", source=source or file.name, meta=meta)
 
 
 def read_conversations(
     path: PathLike | Iterable[PathLike], *, source: str | None = None
 ) -> Iterator[Conversation]:
     """Yield Conversations from alpaca, sharegpt, openai or canonical rows."""
-    for raw in _rows(path, include_txt=False):
+    for raw in iter_raw_rows(path, include_txt=False):
         if isinstance(raw, Path):
             raise _unsupported(raw, "conversations")
         yield parse_conversation(raw, source)
@@ -489,7 +494,7 @@ def not_utf8(path: PathLike, exc: UnicodeDecodeError) -> DataError:
 def read_records(path: PathLike | Iterable[PathLike]) -> Iterator[Document | Conversation]:
     """Yield Documents or Conversations, whichever the first row is; later rows must match."""
     first: type | None = None
-    for raw in _rows(path):
+    for raw in iter_raw_rows(path):
         if isinstance(raw, Path):
             raise _unsupported(raw, "documents or conversations")
         record = parse_record(raw)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from domaintune.io import UNSUPPORTED_FILE, PathLike, _rows, _suffix
+from domaintune.io import PathLike, iter_raw_rows, unsupported_document
 from domaintune.records import Conversation, Document, parse_document
 
 __all__ = ["output_row", "read_documents_with_rows", "read_records_with_rows"]
@@ -34,10 +34,9 @@ def read_documents_with_rows(
 ) -> Iterator[tuple[Row | None, Document]]:
     """(row as read, Document) in io.read_documents' order; a file in a folder that no reader
     takes gives (None, an empty Document whose meta holds `unsupported_file`)."""
-    for raw in _rows(path):
+    for raw in iter_raw_rows(path):
         if isinstance(raw, Path):
-            meta = {UNSUPPORTED_FILE: _suffix(raw) or raw.name}
-            yield None, Document(id=raw.as_posix(), text="", source=raw.name, meta=meta)
+            yield None, unsupported_document(raw)
         else:
             yield raw.data, parse_document(raw)
 
@@ -50,6 +49,6 @@ def read_records_with_rows(
 
     # read_records raises on unsupported files and mixed row types; pair its records with the
     # rows they came from by reading both in step (one pass over each file).
-    rows = (raw for raw in _rows(path) if not isinstance(raw, Path))
+    rows = (raw for raw in iter_raw_rows(path) if not isinstance(raw, Path))
     for record, raw in zip(read_records(path), rows, strict=False):
         yield raw.data, record
