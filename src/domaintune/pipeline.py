@@ -174,7 +174,7 @@ def run_recipe(
         # decide otherwise, and ranks that disagree wait for each other forever.
         if distributed.broadcast_from_main(main and is_complete(out, fp)):
             outcomes[stage.name] = read_manifest(out)["counts"]
-            console.print(f"[green]{stage.name}: complete, skipped[/] {_summary(stage, out)}")
+            console.print(f"[green]{stage.name}: complete, skipped[/] {_skip_note(stage, out)}")
             continue
         ctx = StageContext(recipe, out, console, resume=resume, force=force)
         outcomes[stage.name] = _run_stage(ctx, stage, fp, fps, hashes)
@@ -209,7 +209,7 @@ def summary_tables(recipe: Recipe, outcomes: dict[str, dict]) -> list:
     return tables
 
 
-def _summary(stage: StageBase, out: Path) -> str:
+def _skip_note(stage: StageBase, out: Path) -> str:
     counts = (read_manifest(out) or {}).get("counts", {})
     if stage.produces == "data" and "read" in counts:
         return f"({data_counts_line(counts)})"
