@@ -136,12 +136,22 @@ def test_run_dir_resolves_to_last_model_stage(tmp_path, tiny_model_dir, adapters
     (run / "sft").mkdir()
     (run / "recipe.yaml").write_text("stages:\n- {name: cpt}\n- {name: sft}\n- {name: ppl}\n")
     (run / "cpt" / "final").symlink_to(tiny_model_dir)
-    (run / "sft" / "final").symlink_to(adapters["law"])
+    # the SFT stage saved its own stop tokens beside the adapter: serving must use them
+    import shutil
+
+    from transformers import GenerationConfig
+
+    shutil.copytree(adapters["law"], run / "sft" / "final")
+    saved = GenerationConfig.from_pretrained(str(adapters["law"])).eos_token_id
+    base_stops = [saved] if isinstance(saved, int) else list(saved)
+    eos = base_stops[0]
+    GenerationConfig(eos_token_id=[eos, 7]).save_pretrained(str(run / "sft" / "final"))
     assert resolve_model(run) == run / "sft" / "final"
     _, served = load_served(run)
     assert sorted(served) == ["model", "run"]  # the base and the run's adapter
     assert served["run"].adapter == "run"
-    assert torch.is_tensor(torch.tensor(served["run"].stop_ids))
+    assert served["run"].stop_ids == [eos, 7]  # the adapter's, not the base's
+    assert served["model"].stop_ids == base_stops
 
 
 def test_adapter_with_trained_embeddings_in_a_mixed_batch(tiny_model_dir, tmp_path):

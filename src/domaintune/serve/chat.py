@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import sys
 from collections.abc import Callable
@@ -23,7 +24,7 @@ def answer(engine: Engine, name: str, messages: list[dict[str, str]], params: Sa
     room = served.context - len(prompt)
     if room <= 0:
         raise ValueError(f"the conversation is {len(prompt)} tokens, over the context; /reset")
-    limited = SamplingParams(**{**params.__dict__, "max_tokens": min(params.max_tokens, room)})
+    limited = dataclasses.replace(params, max_tokens=min(params.max_tokens, room))
     engine.submit(Sequence(served, prompt, limited, lambda s, d, f: events.put((d, f))))
     pieces = []
     while True:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -84,13 +85,12 @@ def _stop_ids(path: Path, fallback: Any, tokenizer: Any, template: str | None) -
 
     from domaintune.eval.generate import stop_token_ids
 
-    holder = type("Holder", (), {})()
-    holder.generation_config = (
+    config = (
         GenerationConfig.from_pretrained(str(path))
         if (path / "generation_config.json").exists()
         else fallback
     )
-    return stop_token_ids(holder, tokenizer, template=template)
+    return stop_token_ids(SimpleNamespace(generation_config=config), tokenizer, template=template)
 
 
 def check_vocabulary(adapter_dir: Path, base_vocab: int) -> None:
