@@ -543,7 +543,7 @@ def atomic_write(path: PathLike, mode: str = "w", *, encoding: str = "utf-8") ->
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 _STARTED = time.time()  # this process wrote no temp file before this module was loaded
@@ -604,8 +604,8 @@ def _process_start(pid: int) -> float | None:
         return None
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; not every platform lets a directory be opened.
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (a no-op where a directory cannot be opened)."""
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
         try:

@@ -27,7 +27,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from domaintune.io import atomic_write
+from domaintune.io import atomic_write, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -108,20 +108,7 @@ def write_record(path: Path, step: int, totals: dict[str, float]) -> None:
     record = {"step": step, "files": files, "totals": totals, "time": round(time.time(), 3)}
     with atomic_write(path / RECORD) as out:
         json.dump(record, out, indent=1)
-    _fsync_dir(path.parent)  # the checkpoint folder's own entry
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)  # the checkpoint folder's own entry
 
 
 def rotate(folder: Path, limit: int | None, best: str | None) -> list[Path]:
