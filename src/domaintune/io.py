@@ -343,11 +343,19 @@ def read_documents(
     A file in a folder that no reader takes is yielded as an empty Document whose meta holds
     `unsupported_file` (its suffix), so a filtering stage counts it as rejected.
     """
+    for _, doc in read_documents_with_rows(path, source=source):
+        yield doc
+
+
+def read_documents_with_rows(
+    path: PathLike | Iterable[PathLike], *, source: str | None = None
+) -> Iterator[tuple[dict[str, Any] | None, Document]]:
+    """(row as the file holds it, Document); None for a file no reader takes."""
     for raw in iter_raw_rows(path):
         if isinstance(raw, Path):
-            yield unsupported_document(raw, source)
+            yield None, unsupported_document(raw, source)
             continue
-        yield parse_document(raw, source)
+        yield raw.data, parse_document(raw, source)
 
 
 def unsupported_document(file: Path, source: str | None = None) -> Document:
@@ -493,6 +501,16 @@ def not_utf8(path: PathLike, exc: UnicodeDecodeError) -> DataError:
 
 def read_records(path: PathLike | Iterable[PathLike]) -> Iterator[Document | Conversation]:
     """Yield Documents or Conversations, whichever the first row is; later rows must match."""
+    for _, record in read_records_with_rows(path):
+        yield record
+
+
+def read_records_with_rows(
+    path: PathLike | Iterable[PathLike],
+) -> Iterator[tuple[dict[str, Any], Document | Conversation]]:
+    """(row as the file holds it, its record), with read_records' checks, in one pass.
+
+    Filter stages write kept rows as read (an alpaca row stays alpaca) from the first item."""
     first: type | None = None
     for raw in iter_raw_rows(path):
         if isinstance(raw, Path):
@@ -504,7 +522,7 @@ def read_records(path: PathLike | Iterable[PathLike]) -> Iterator[Document | Con
                 f"this row is a {type(record).__name__.lower()} but the input started "
                 f"with {first.__name__.lower()}s; keep them in separate files"
             )
-        yield record
+        yield raw.data, record
 
 
 # ---------------------------------------------------------------- writing
