@@ -8,13 +8,13 @@ import pytest
 from rouge_score import rouge_scorer
 
 from domaintune.data.minhash import text_tokens
+from domaintune.eval.metrics import lcs_length, lcs_masks
 from domaintune.synth.client import load_json_reply
 from domaintune.synth.filters import (
     Limits,
     NoveltyFilter,
     check_row,
     language,
-    lcs_length,
     rouge_l,
     rouge_l_text,
 )
@@ -30,12 +30,13 @@ def _lcs_dp(a, b) -> int:
     return table[-1][-1]
 
 
-def test_bit_parallel_lcs_equals_dynamic_programming():
+def test_bit_parallel_lcs_with_reused_masks_equals_dynamic_programming():
+    """The novelty filter reuses one text's masks against many (eval.metrics.lcs_length)."""
     rng = random.Random(0)
     for _ in range(400):
         a = [rng.choice("abcdef") for _ in range(rng.randint(0, 70))]  # > 64: several words
         b = [rng.choice("abcdef") for _ in range(rng.randint(0, 70))]
-        assert lcs_length(a, b) == _lcs_dp(a, b)
+        assert lcs_length(a, b, lcs_masks(a)) == _lcs_dp(a, b)
 
 
 def test_rouge_l_scores_chinese_where_rouge_score_cannot():

@@ -134,29 +134,40 @@ def token_f1(prediction: str, reference: str, chinese: bool) -> float:
 # ---------------------------------------------------------------- ROUGE-L
 
 
-def lcs_length(a: Sequence[Any], b: Sequence[Any]) -> int:
-    """Length of the longest common subsequence, bit-parallel (Hyyro 2004): O(len(a)*len(b)/64)."""
-    if not a or not b:
-        return 0
+def lcs_masks(a: Sequence[Any]) -> dict[Any, int]:
+    """Bit masks of `a` for lcs_length: bit i of masks[t] is set where a[i] == t."""
     masks: dict[Any, int] = {}
     for i, x in enumerate(a):
         masks[x] = masks.get(x, 0) | (1 << i)
+    return masks
+
+
+def lcs_length(a: Sequence[Any], b: Sequence[Any], masks: dict[Any, int] | None = None) -> int:
+    """Length of the longest common subsequence, bit-parallel (Hyyro 2004): O(len(a)*len(b)/64).
+
+    `masks` (lcs_masks(a)) may be given when `a` is compared with many sequences."""
+    if not a or not b:
+        return 0
+    get = (lcs_masks(a) if masks is None else masks).get
     full = (1 << len(a)) - 1
     v = full  # zero bits of v mark the LCS positions found so far
     for y in b:
-        u = v & masks.get(y, 0)
+        u = v & get(y, 0)
         v = ((v + u) | (v - u)) & full
     return len(a) - v.bit_count()
 
 
-def rouge_l_f(prediction: Sequence[Any], reference: Sequence[Any]) -> float:
-    """ROUGE-L F-measure (0-1) of two token sequences, as rouge_score's `_score_lcs` computes it."""
-    lcs = lcs_length(reference, prediction)
+def rouge_l_f(
+    prediction: Sequence[Any],
+    reference: Sequence[Any],
+    reference_masks: dict[Any, int] | None = None,
+) -> float:
+    """ROUGE-L F-measure (0-1) of two token sequences, as rouge_score's `_score_lcs` computes it:
+    2PR / (P + R) = 2 * lcs / (len(prediction) + len(reference))."""
+    lcs = lcs_length(reference, prediction, reference_masks)
     if lcs == 0:
         return 0.0
-    precision = lcs / len(prediction)
-    recall = lcs / len(reference)
-    return 2 * precision * recall / (precision + recall)
+    return 2.0 * lcs / (len(prediction) + len(reference))
 
 
 def char_tokens(text: str) -> list[str]:

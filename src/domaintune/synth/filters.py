@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from domaintune.data.minhash import MinHasher, shingle_hashes, text_tokens
+from domaintune.eval.metrics import lcs_masks, rouge_l_f
 from domaintune.text import HAN_RE
 
 NOVELTY_THRESHOLD = 0.7  # self-instruct's ROUGE-L cut (Wang et al. 2022)
@@ -33,39 +34,9 @@ _REFUSAL = re.compile(
 # ---------------------------------------------------------------- ROUGE-L
 
 
-def lcs_masks(a: Sequence[str]) -> dict[str, int]:
-    """Bit masks of `a` for lcs_length: bit i of masks[t] is set where a[i] == t."""
-    masks: dict[str, int] = {}
-    for i, token in enumerate(a):
-        masks[token] = masks.get(token, 0) | (1 << i)
-    return masks
-
-
-def lcs_length(
-    a: Sequence[str], b: Sequence[str], masks: dict[str, int] | None = None
-) -> int:
-    """Longest common subsequence length, bit-parallel (Hyyro 2004): O(len(b)) big-int steps.
-
-    `masks` (lcs_masks(a)) may be given when `a` is compared with many sequences.
-    """
-    if not a or not b:
-        return 0
-    masks = lcs_masks(a) if masks is None else masks
-    full = (1 << len(a)) - 1
-    v = full
-    get = masks.get
-    for token in b:
-        u = v & get(token, 0)
-        v = ((v + u) | (v - u)) & full
-    return len(a) - v.bit_count()
-
-
 def rouge_l(a: Sequence[str], b: Sequence[str], masks: dict[str, int] | None = None) -> float:
-    """ROUGE-L F1 of two token sequences (Lin 2004; beta = 1, as rouge_score's fmeasure)."""
-    lcs = lcs_length(a, b, masks)
-    if lcs == 0:
-        return 0.0
-    return 2.0 * lcs / (len(a) + len(b))
+    """ROUGE-L F1 of two token sequences (eval.metrics.rouge_l_f; `masks`: lcs_masks(a))."""
+    return rouge_l_f(b, a, masks)
 
 
 def rouge_l_text(a: str, b: str) -> float:
