@@ -340,6 +340,14 @@ def load_model(
     )
 
 
+def adapter_quantization(adapter_dir: str | Path) -> dict | None:
+    """How the base of a QLoRA adapter was quantised in training (None: a plain LoRA adapter).
+
+    Evaluating or serving the adapter on that 4-bit base gives the logits training saw."""
+    quantized = Path(adapter_dir) / QUANTIZATION_FILE
+    return json.loads(quantized.read_text()) if quantized.exists() else None
+
+
 def load_for_eval(
     path: str | Path,
     *,
@@ -359,9 +367,7 @@ def load_for_eval(
 
         require_safetensors(path, adapter=True)
         base = json.loads(adapter_cfg.read_text())["base_model_name_or_path"]
-        quantized = path / QUANTIZATION_FILE
-        quantization = json.loads(quantized.read_text()) if quantized.exists() else None
-        model = load_model(base, dtype=dtype, quantization=quantization, **opts)
+        model = load_model(base, dtype=dtype, quantization=adapter_quantization(path), **opts)
         model = PeftModel.from_pretrained(model, str(path))
     else:
         model = load_model(path, dtype=dtype, **opts)

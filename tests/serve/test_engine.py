@@ -188,3 +188,24 @@ def test_adapter_with_trained_embeddings_in_a_mixed_batch(tiny_model_dir, tmp_pa
     finally:
         engine.close()
     assert all(seq.tokens == refs[n][k] for n, k, seq in seqs)
+
+
+def test_qlora_adapter_is_served_on_its_4bit_base(tiny_model_dir, adapters, tmp_path):
+    """As `eval` scores it: the base an adapter trained against (it used to be served on the
+    full-precision base); adapters of differently quantised bases are refused."""
+    import json
+    import shutil
+
+    pytest.importorskip("bitsandbytes")
+    from domaintune.models import QUANTIZATION_FILE
+    from domaintune.serve.loading import ServeError, load_served
+
+    q = tmp_path / "q"
+    shutil.copytree(adapters["law"], q)
+    (q / QUANTIZATION_FILE).write_text(
+        json.dumps({"quant_type": "nf4", "double_quant": True, "compute_dtype": "float32"})
+    )
+    model, served = load_served(q)
+    assert model.base_model.model.is_loaded_in_4bit and served["q"].adapter == "q"
+    with pytest.raises(ServeError, match="differently quantised bases"):
+        load_served(q, {"med": adapters["med"]})

@@ -131,7 +131,9 @@ def load_served(
             raise ServeError(f"--adapter {n}={p}: not a LoRA adapter folder (no {ADAPTER_CONFIG})")
     named = ({main_name: main} if is_adapter(main) else {}) | extra
     base_dir = base_of(main) if is_adapter(main) else main
-    model = load_model(base_dir, dtype=dtype)
+    # A QLoRA adapter is served on the 4-bit base it trained against, as `eval` scores it.
+    quantization = _quantization(named)
+    model = load_model(base_dir, dtype=dtype, quantization=quantization)
     base_tok = load_tokenizer(base_dir)
     context = int(getattr(model.config, "max_position_embeddings", 0) or 2048)
     base_name = model_name(base_dir) if is_adapter(main) else main_name
@@ -145,8 +147,25 @@ def load_served(
         model = _attach(model, named, base_dir, base_tok, served, template)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device).eval()
+    if quantization is None:  # a 4-bit model is placed when loaded; .to() would refuse it
+        model.to(device)
+    model.eval()
     return model, served
+
+
+def _quantization(named: dict[str, Path]) -> dict | None:
+    """The 4-bit settings every adapter trained against (all the same, or none of them)."""
+    from domaintune.models import adapter_quantization
+
+    found = {n: adapter_quantization(p) for n, p in named.items()}
+    kinds = {json.dumps(q, sort_keys=True) for q in found.values()}
+    if len(kinds) > 1:
+        which = ", ".join(f"{n}: {q or 'full precision'}" for n, q in found.items())
+        raise ServeError(
+            f"the adapters trained against differently quantised bases ({which}); serve them "
+            "from separate servers"
+        )
+    return next(iter(found.values()), None)
 
 
 def _attach(model: Any, named: dict[str, Path], base_dir: Path, base_tok: Any,
