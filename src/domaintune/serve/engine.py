@@ -49,6 +49,11 @@ class Sequence:
     index: int = 0  # the choice index (n > 1)
     tokens: list[int] = field(default_factory=list)
     text: str = ""  # emitted so far (stop strings cut)
+    # Incremental detokenization (as vLLM does): `decoded` is the settled text of
+    # tokens[:read_offset]; each step decodes only tokens[prefix_offset:], a few tokens.
+    decoded: str = ""
+    prefix_offset: int = 0
+    read_offset: int = 0
     finish_reason: str | None = None
     cancelled: bool = False
     generator: torch.Generator | None = None
@@ -248,8 +253,11 @@ class Engine:
             stopped = t in s.served.stop_ids
             if not stopped:
                 s.tokens.append(t)
-            text = s.served.tokenizer.decode(s.tokens, skip_special_tokens=True)
-            cut = stop_cut(text, s.params.stop)
+            settled = len(s.decoded)
+            text = _detokenize(s)
+            # a stop string can only start in the text not yet searched (less its length - 1)
+            longest = max((len(x) for x in s.params.stop), default=1)
+            cut = stop_cut(text, s.params.stop, start=max(0, settled - longest + 1))
             if stopped and cut is None:  # what was held back (a possible stop's start) goes out
                 self._send(s, text)
                 self._finish(s, "stop")
@@ -292,9 +300,26 @@ def sample_token(logits: torch.Tensor, params: SamplingParams, gen: torch.Genera
     return int(torch.multinomial(probs, 1, generator=gen))
 
 
-def stop_cut(text: str, stops: tuple[str, ...]) -> int | None:
-    """Where the earliest stop string starts in `text`, or None."""
-    found = [i for i in (text.find(s) for s in stops if s) if i >= 0]
+def _detokenize(s: Sequence) -> str:
+    """The text of s.tokens so far, decoding only the tokens since the last settled point.
+
+    Decoding a window that starts one step back keeps word-initial spaces and multi-byte
+    characters right; text that still ends in U+FFFD (an incomplete UTF-8 sequence) stays
+    unsettled until the next token completes it."""
+    decode = s.served.tokenizer.decode
+    prefix = decode(s.tokens[s.prefix_offset : s.read_offset], skip_special_tokens=True)
+    window = decode(s.tokens[s.prefix_offset :], skip_special_tokens=True)
+    tail = window[len(prefix) :]
+    if len(window) > len(prefix) and not window.endswith("\ufffd"):
+        s.decoded += tail
+        s.prefix_offset, s.read_offset = s.read_offset, len(s.tokens)
+        return s.decoded
+    return s.decoded + tail
+
+
+def stop_cut(text: str, stops: tuple[str, ...], start: int = 0) -> int | None:
+    """Where the earliest stop string starts in `text` (searching from `start`), or None."""
+    found = [i for i in (text.find(s, start) for s in stops if s) if i >= 0]
     return min(found) if found else None
 
 
