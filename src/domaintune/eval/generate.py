@@ -62,17 +62,25 @@ def render_prompts(
     tokenizer: Any, items: Sequence[EvalItem], *, template: str | None = None
 ) -> list[list[int]]:
     """Token ids of each row's chat prompt, ending with the assistant's generation prompt."""
-    from domaintune.templates import render_text
-
     check_template(tokenizer, template)
     prompts = []
     for item in items:
         messages = [{"role": "system", "content": item.system}] if item.system else []
         messages.append({"role": "user", "content": item.question})
-        text = render_text(tokenizer, messages, template=template, add_generation_prompt=True)
-        # The template writes any BOS itself; adding special tokens again would double it.
-        prompts.append(tokenizer(text, add_special_tokens=False)["input_ids"])
+        prompts.append(render_prompt(tokenizer, messages, template=template))
     return prompts
+
+
+def render_prompt(
+    tokenizer: Any, messages: Sequence[dict[str, str]], *, template: str | None = None
+) -> list[int]:
+    """Token ids of one chat prompt ending with the assistant's generation prompt (what `eval
+    gen` and `serve` feed the model)."""
+    from domaintune.templates import render_text
+
+    text = render_text(tokenizer, list(messages), template=template, add_generation_prompt=True)
+    # The template writes any BOS itself; adding special tokens again would double it.
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
 def stop_token_ids(model: Any, tokenizer: Any, *, template: str | None = None) -> list[int]:

@@ -136,15 +136,14 @@ def _served(engine: Engine, name: str) -> Served:
 
 
 def chat_prompt(served: Served, messages: list[dict[str, str]]) -> list[int]:
-    """Token ids of the chat prompt, rendered exactly as `eval gen` renders its prompts."""
-    from domaintune.templates import render_text
+    """Token ids of the chat prompt: `eval gen`'s own rendering (eval.generate.render_prompt)."""
+    from domaintune.eval.generate import check_template, render_prompt
 
     try:
-        text = render_text(served.tokenizer, messages, template=served.template,
-                           add_generation_prompt=True)  # fmt: skip
+        check_template(served.tokenizer, served.template)  # "pass --template ..." when none
+        return render_prompt(served.tokenizer, messages, template=served.template)
     except Exception as err:  # noqa: BLE001 (a template that refuses these messages: the client's)
         raise APIError(400, f"messages: {err}", param="messages") from None
-    return served.tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
 def _params(req: Any, served: Served, prompts: list[list[int]], cap: int) -> SamplingParams:
