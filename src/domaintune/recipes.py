@@ -25,6 +25,8 @@ STAGE_TYPES: dict[str, tuple[str, str, str]] = {
     "convert": ("domaintune.data.stages", "ConvertStage", "run_convert"),
     "pt": ("domaintune.train.stage", "TrainStage", "run_train"),
     "sft": ("domaintune.train.stage", "TrainStage", "run_train"),
+    "dpo": ("domaintune.train.pref_stage", "PrefStage", "run_pref"),
+    "kto": ("domaintune.train.pref_stage", "PrefStage", "run_pref"),
     "eval": ("domaintune.eval.stage", "EvalStage", "run_eval"),
     "synth": ("domaintune.synth.stage", "SynthStage", "run_synth"),
     "export": ("domaintune.serve.stage", "ExportStage", "run_export"),

@@ -1,0 +1,119 @@
+"""TRL's DPOTrainer and KTOTrainer with our rendering and losses: thin subclasses.
+
+Why each override exists (TRL 1.16, pinned `trl>=1.16,<1.17` in the equivalence tests):
+- `_prepare_dataset` (no public hook): our rows arrive already rendered by the SFT templates
+  (`data/pref.py`), with exactly one end-of-turn token per completion. TRL's own preparation
+  would tokenize the text again with the tokenizer's template and append an EOS to non-chat
+  text (TRL issue 4481: `<|im_end|><|im_end|>`), so a tokenized dataset passes through.
+  tests/pref/test_losses.py checks that TRL's loss on our batch equals ours.
+- `compute_loss` (public): sigmoid/ipo/hinge DPO, SimPO and ORPO from `train/pref.py`, the SFT
+  anchor, and the metrics the diagnosis reads (rewards, margin, accuracy, log-probs, KL estimate,
+  completion length). The reference comes from TRL: `compute_ref_log_probs` (a reference copy,
+  or the LoRA adapter disabled: no second copy), or its precomputed columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from trl import DPOTrainer, KTOTrainer
+
+from domaintune.train.pref import REFERENCE_FREE, pref_loss, sft_term
+
+IGNORE_INDEX = -100
+
+
+def _tokenized(dataset: Any) -> bool:
+    return "prompt_ids" in (getattr(dataset, "column_names", None) or [])
+
+
+class PrefDPOTrainer(DPOTrainer):
+    """DPOTrainer on pre-rendered pairs with the losses of `train/pref.py`."""
+
+    def __init__(
+        self, *args, pref_loss: str = "sigmoid", gamma: float = 1.0, sft_coef: float = 0.0, **kwargs
+    ):
+        self.pref_loss_type, self.gamma, self.sft_coef = pref_loss, gamma, sft_coef
+        super().__init__(*args, **kwargs)
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        if _tokenized(dataset):
+            return dataset
+        return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+
+    def policy_logps(self, model, inputs) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-token completion log-probs [2B, T-1] and the completion mask they cover."""
+        mask = inputs["completion_mask"][:, 1:]
+        labels = inputs["input_ids"].masked_fill(inputs["completion_mask"] == 0, IGNORE_INDEX)
+        out = model(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs["attention_mask"],
+            labels=labels,
+            use_cache=False,
+            fused_lm_head=True,
+        )
+        return out.log_probs[:, -mask.size(1) :] * mask, mask
+
+    def reference_logps(self, model, inputs) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        if "ref_chosen_logps" in inputs:
+            return inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
+        if self.pref_loss_type in REFERENCE_FREE:
+            return None, None
+        return self.compute_ref_log_probs(self.ref_model or model, inputs)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        mode = "train" if self.model.training else "eval"
+        token_logps, mask = self.policy_logps(model, inputs)  # [2B, T-1]
+        logps, lengths = token_logps.sum(1), mask.sum(1).to(token_logps.dtype)
+        chosen, rejected = logps.chunk(2)
+        chosen_len, rejected_len = lengths.chunk(2)
+        ref_chosen, ref_rejected = self.reference_logps(model, inputs)
+        result = pref_loss(
+            self.pref_loss_type,
+            chosen,
+            rejected,
+            chosen_len,
+            rejected_len,
+            ref_chosen,
+            ref_rejected,
+            beta=self.beta,
+            gamma=self.gamma,
+        )
+        loss = result.losses.mean()
+        sft = sft_term(token_logps.chunk(2)[0], mask.chunk(2)[0])
+        if self.sft_coef:
+            loss = loss + self.sft_coef * sft
+        stats = {
+            "rewards/chosen": result.chosen_rewards,
+            "rewards/rejected": result.rejected_rewards,
+            "rewards/margins": result.chosen_rewards - result.rejected_rewards,
+            "rewards/accuracies": (result.chosen_rewards > result.rejected_rewards).float(),
+            "logps/chosen": chosen.detach(),
+            "logps/rejected": rejected.detach(),
+            "completion_length": lengths,
+            "loss/sft": sft.detach().reshape(1),
+        }
+        if ref_chosen is not None:
+            # A KL estimate on the pair data: the mean sequence log-ratio log(pi/pi_ref).
+            stats["kl"] = torch.cat([chosen - ref_chosen, rejected - ref_rejected]).detach()
+        for key, value in stats.items():
+            value = self.accelerator.gather_for_metrics(value.float())
+            self._metrics[mode][key].append(value.mean().item())
+        return (loss, None) if return_outputs else loss
+
+
+class PrefKTOTrainer(KTOTrainer):
+    """KTOTrainer on pre-rendered (prompt, completion, label) rows."""
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        if not _tokenized(dataset):
+            return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+        if self.calculate_KL:
+            # TRL's rotation: (x_i, y_{i-1}) within each batch gives the mismatched KL pairs.
+            def rotate(batch):
+                ids = batch["completion_ids"]
+                return {"KL_completion_ids": [ids[-1], *ids[:-1]]}
+
+            dataset = dataset.map(rotate, batched=True, batch_size=args.per_device_train_batch_size)
+        return dataset
