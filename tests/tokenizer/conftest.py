@@ -1,0 +1,40 @@
+"""Fixtures: weak tokenizers (the test tiny model's byte-level BPE) expanded on medical text."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from domaintune.io import read_documents, write_jsonl
+from domaintune.resources import data_path
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
+
+
+@pytest.fixture(scope="session")
+def medical_corpus(tmp_path_factory):
+    """The first 120 Chinese medical documents (candidates come from these)."""
+    docs = list(read_documents(data_path("domain_corpus_zh.jsonl")))[:120]
+    path = tmp_path_factory.mktemp("corpus") / "med.jsonl"
+    write_jsonl(path, [{"text": d.text} for d in docs])
+    return path
+
+
+@pytest.fixture(scope="session")
+def bpe_tokenizer_dir(tmp_path_factory, tiny_model_dir):
+    """The tiny model's 512-token byte-level BPE, alone in a folder (no weights)."""
+    out = tmp_path_factory.mktemp("bpe") / "tok"
+    out.mkdir()
+    for name in TOKENIZER_FILES:
+        shutil.copyfile(tiny_model_dir / name, out / name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def expanded_bpe(tmp_path_factory, bpe_tokenizer_dir, medical_corpus):
+    from domaintune.tokenizer import expand_model
+
+    out = tmp_path_factory.mktemp("bpe-x") / "tok"
+    rec = expand_model(bpe_tokenizer_dir, [medical_corpus], add=300, out=out, min_freq=2)
+    return bpe_tokenizer_dir, out, rec
