@@ -44,6 +44,15 @@ class DataResult:
         return dict(self.counts.rejected_by_reason)
 
 
+def _engine(engine: str, address: str | None, num_cpus: int | None, num_proc: int):
+    """The engine the verb runs on, open for the verb's duration (`data/parallel.py`)."""
+    from domaintune.data.parallel import open_engine
+
+    if engine != "local" and num_proc > 1:
+        raise ValueError("num_proc is the local engine's; give num_cpus with engine='ray'")
+    return open_engine(engine, address=address, num_cpus=num_cpus)
+
+
 def _src(src: Src) -> PathLike | list[PathLike]:
     if isinstance(src, str | Path):
         return src
@@ -60,16 +69,24 @@ def clean(
     rejects: PathLike | None = None,
     report: PathLike | None = None,
     num_proc: int = 1,
+    engine: str = "local",
+    address: str | None = None,
+    num_cpus: int | None = None,
 ) -> DataResult:
-    """Raw documents (HTML pages, text, jsonl) to clean text: extraction, repair, filters."""
+    """Raw documents (HTML pages, text, jsonl) to clean text: extraction, repair, filters.
+
+    `engine="ray"` runs the per-document work on Ray (`address` of a cluster, or a local Ray
+    with `num_cpus`); the output is the same as the local engine's."""
     from domaintune.data.clean import CleanConfig, clean_file
 
     if lang not in LANGS:
         raise ValueError(f"lang {lang!r}: choose one of {', '.join(LANGS)}")
     config = CleanConfig(langs=LANGS[lang], redact_pii=redact_pii)
-    summary = clean_file(
-        _src(src), out, config=config, rejects=rejects, report=report, num_proc=num_proc
-    )
+    with _engine(engine, address, num_cpus, num_proc) as eng:
+        summary = clean_file(
+            _src(src), out, config=config, rejects=rejects, report=report, num_proc=num_proc,
+            engine=eng,
+        )  # fmt: skip
     details = {
         "lines_removed_by_rule": dict(summary.lines_removed.most_common()),
         "pii_redacted": dict(summary.pii.most_common()),
@@ -85,15 +102,20 @@ def dedup(
     report: PathLike | None = None,
     clusters: PathLike | None = None,
     num_proc: int = 1,
+    engine: str = "local",
+    address: str | None = None,
+    num_cpus: int | None = None,
     **options: Any,
 ) -> DataResult:
-    """Drop exact and near duplicates; `options`: threshold, ngram, num_perm, verify, seed."""
+    """Drop exact and near duplicates; `options`: threshold, ngram, num_perm, verify, seed.
+    `engine="ray"` keeps exactly the documents the local engine keeps."""
     from domaintune.data.dedup import dedup_documents
 
-    result = dedup_documents(
-        _src(src), out, rejects=rejects, report=report, clusters=clusters,
-        num_proc=num_proc, **options,
-    )  # fmt: skip
+    with _engine(engine, address, num_cpus, num_proc) as eng:
+        result = dedup_documents(
+            _src(src), out, rejects=rejects, report=report, clusters=clusters,
+            num_proc=num_proc, engine=eng, **options,
+        )  # fmt: skip
     details = {"clusters": [c.to_dict() for c in result.clusters], "bands": result.bands,
                "rows": result.rows}  # fmt: skip
     return DataResult(result.counts, Path(out), details)
@@ -107,15 +129,20 @@ def decontaminate(
     rejects: PathLike | None = None,
     report: PathLike | None = None,
     num_proc: int = 1,
+    engine: str = "local",
+    address: str | None = None,
+    num_cpus: int | None = None,
     **ngrams: int,
 ) -> DataResult:
     """Drop rows sharing a long n-gram with any evaluation item (`word_n`, `char_n`)."""
     from domaintune.data.decontaminate import build_index, decontaminate_file
 
     index = build_index(list(against), **ngrams)
-    counts, hits = decontaminate_file(
-        _src(src), out, index, rejects=rejects, report=report, num_proc=num_proc
-    )
+    with _engine(engine, address, num_cpus, num_proc) as eng:
+        counts, hits = decontaminate_file(
+            _src(src), out, index, rejects=rejects, report=report, num_proc=num_proc,
+            engine=eng,
+        )  # fmt: skip
     details = {"hits": hits, "eval_items": index.items, "too_short": len(index.too_short)}
     return DataResult(counts, Path(out), details)
 

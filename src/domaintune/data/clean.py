@@ -15,7 +15,7 @@ import numpy as np
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.clean_pii import redact_pii
 from domaintune.data.clean_text import html_to_text, looks_like_html, normalise, remove_boilerplate
-from domaintune.data.parallel import ordered_map
+from domaintune.data.parallel import Engine, ordered_map
 from domaintune.data.quality import SOURCES, CleanConfig, first_failure
 from domaintune.data.rows import output_row, read_documents_with_rows
 from domaintune.io import UNSUPPORTED_FILE, PathLike, atomic_write, label
@@ -109,11 +109,16 @@ def _clean_chunk(docs: list[Document], config: CleanConfig) -> list[CleanResult]
 
 
 def clean_documents(
-    docs: Iterable[Document], *, config: CleanConfig | None = None, num_proc: int = 1
+    docs: Iterable[Document],
+    *,
+    config: CleanConfig | None = None,
+    num_proc: int = 1,
+    engine: Engine | None = None,
 ) -> Iterator[CleanResult]:
-    """Clean documents in order; `num_proc` > 1 spreads chunks over processes (same results)."""
+    """Clean documents in order; `num_proc` > 1 spreads chunks over processes, `engine` over
+    Ray (same results)."""
     fn = functools.partial(_clean_chunk, config=config or CleanConfig())
-    yield from ordered_map(fn, docs, num_proc=num_proc)
+    yield from ordered_map(fn, docs, num_proc=num_proc, engine=engine)
 
 
 def _cleaned_row(row: dict[str, Any], doc: Document) -> dict[str, Any]:
@@ -138,6 +143,7 @@ def clean_file(
     rejects: PathLike | None = None,
     report: PathLike | None = None,
     num_proc: int = 1,
+    engine: Engine | None = None,
 ) -> CleanSummary:
     """Clean every document of `src` into `out` (jsonl, atomic); rejected rows to `rejects`."""
     config = config or CleanConfig()
@@ -147,7 +153,7 @@ def clean_file(
         pairs = read_documents_with_rows(src)
         rows: deque = deque()  # rows of the documents read but not yet written
         docs = (rows.append(row) or doc for row, doc in pairs)
-        results = clean_documents(docs, config=config, num_proc=num_proc)
+        results = clean_documents(docs, config=config, num_proc=num_proc, engine=engine)
         for result in progress(results, f"cleaning {label(src)}"):
             row = output_row(rows.popleft(), result.doc)
             counts.read += 1

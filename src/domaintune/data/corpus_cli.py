@@ -8,6 +8,32 @@ import typer
 
 from domaintune.cli_common import fail, require_jsonl
 
+# --engine/--address/--num-cpus, the same on clean, dedup, decontaminate and stats
+ENGINE = typer.Option("local", "--engine", help="local (processes) or ray (Ray Data).")
+ADDRESS = typer.Option(
+    None, "--address", help="Ray cluster (--engine ray): auto, HOST:PORT or ray://HOST:PORT."
+)
+NUM_CPUS = typer.Option(None, "--num-cpus", min=1, help="Ray workers (default: every CPU).")
+
+
+def check_engine(engine: str, address: str | None, num_proc: int) -> None:
+    """Exit 2 on a bad engine choice, 1 when Ray is asked for but not installed."""
+    from domaintune.data.parallel import ENGINES
+
+    if engine not in ENGINES:
+        raise fail(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}", 2)
+    if engine == "local" and address is not None:
+        raise fail("--address is for the Ray engine: add --engine ray", 2)
+    if engine == "ray":
+        if num_proc > 1:
+            raise fail("--num-proc is the local engine's: give --num-cpus with --engine ray", 2)
+        from domaintune.data.ray_engine import require_ray
+
+        try:
+            require_ray()
+        except ImportError as err:
+            raise fail(str(err), 1) from None
+
 
 def clean(
     src: Path = typer.Argument(
@@ -23,6 +49,9 @@ def clean(
         False, "--redact-pii", help="Replace e-mails, phones, ID numbers by <EMAIL> ... tags."
     ),
     num_proc: int = typer.Option(1, "--num-proc", min=1, help="Worker processes."),
+    engine: str = ENGINE,
+    address: str | None = ADDRESS,
+    num_cpus: int | None = NUM_CPUS,
 ) -> None:
     """HTML to text, unicode repair, boilerplate removal, quality and language filters."""
     from domaintune.data import api
@@ -31,11 +60,12 @@ def clean(
     if lang not in api.LANGS:
         raise fail(f"--lang {lang!r}: choose one of {', '.join(api.LANGS)}", 2)
     require_jsonl(out, "OUT")
+    check_engine(engine, address, num_proc)
     require_documents(src, "clean")
     try:
         result = api.clean(
             src, out, lang=lang, redact_pii=redact_pii, rejects=rejects, report=report,
-            num_proc=num_proc,
+            num_proc=num_proc, engine=engine, address=address, num_cpus=num_cpus,
         )  # fmt: skip
     except DataError as err:
         raise fail(f"{err}; nothing written", 1) from None
@@ -74,17 +104,23 @@ def decontaminate(
     rejects: Path | None = typer.Option(None, "--rejects", help="Write removed rows here."),
     report: Path | None = typer.Option(None, "--report", help="JSON report with every hit."),
     num_proc: int = typer.Option(1, "--num-proc", min=1, help="Worker processes."),
+    engine: str = ENGINE,
+    address: str | None = ADDRESS,
+    num_cpus: int | None = NUM_CPUS,
 ) -> None:
     """Remove training rows sharing a long n-gram with any evaluation item; list each hit."""
     from domaintune.data.decontaminate import build_index, decontaminate_file
+    from domaintune.data.parallel import open_engine
     from domaintune.records import DataError
 
     require_jsonl(out, "OUT")
+    check_engine(engine, address, num_proc)
     try:
         index = build_index(against, word_n=ngram, char_n=char_ngram)
-        counts, hits = decontaminate_file(
-            src, out, index, rejects=rejects, report=report, num_proc=num_proc
-        )
+        with open_engine(engine, address=address, num_cpus=num_cpus) as eng:
+            counts, hits = decontaminate_file(
+                src, out, index, rejects=rejects, report=report, num_proc=num_proc, engine=eng
+            )
     except DataError as err:
         raise fail(f"{err}; nothing written", 1) from None
     for hit in hits:
@@ -107,15 +143,20 @@ def stats(
         None, "--tokenizer", help="Tokenizer directory: lengths in tokens, long-document shares."
     ),
     num_proc: int = typer.Option(1, "--num-proc", min=1, help="Worker processes."),
+    engine: str = ENGINE,
+    address: str | None = ADDRESS,
+    num_cpus: int | None = NUM_CPUS,
 ) -> None:
     """Documents, characters, tokens, length percentiles, languages, sources, duplicates."""
     import json
 
     from domaintune.data.accounting import progress
+    from domaintune.data.parallel import open_engine
     from domaintune.data.stats import corpus_stats, plot_lengths
     from domaintune.io import read_documents
     from domaintune.records import DataError
 
+    check_engine(engine, address, num_proc)
     tok = None
     if tokenizer is not None:
         from domaintune.data.validate import load_tokenizer
@@ -124,14 +165,14 @@ def stats(
             tok = load_tokenizer(tokenizer)
         except (OSError, ValueError) as err:
             raise fail(f"--tokenizer {tokenizer}: cannot load a tokenizer ({err})", 1) from None
-    try:
-        figures = corpus_stats(
-            progress(read_documents(src), "reading"), tokenizer=tok, num_proc=num_proc
-        )
-    except DataError as err:
-        raise fail(str(err), 1) from None
-    if figures["documents"] and src.is_file():
-        figures.update(_near_duplicates(src))
+    with open_engine(engine, address=address, num_cpus=num_cpus) as eng:
+        try:
+            docs = progress(read_documents(src), "reading")
+            figures = corpus_stats(docs, tokenizer=tok, num_proc=num_proc, engine=eng)
+        except DataError as err:
+            raise fail(str(err), 1) from None
+        if figures["documents"] and src.is_file():
+            figures.update(_near_duplicates(src, eng))
         figures["notes"] = [n for n in figures["notes"] if not n.startswith("near-duplicates")]
     if plot is not None and figures["documents"]:
         plot_lengths(figures, plot)
@@ -144,14 +185,14 @@ def stats(
         typer.echo(f"{key}: {value}")
 
 
-def _near_duplicates(src: Path) -> dict:
+def _near_duplicates(src: Path, engine=None) -> dict:
     """Near-duplicate rate from a `data dedup` pass at its defaults (output discarded)."""
     import tempfile
 
     from domaintune.data.dedup import DEFAULT_THRESHOLD, dedup_documents
 
     with tempfile.TemporaryDirectory() as tmp:
-        result = dedup_documents(src, Path(tmp) / "kept.jsonl")
+        result = dedup_documents(src, Path(tmp) / "kept.jsonl", engine=engine)
     counts = result.counts
     near = counts.rejected_by_reason.get("near_duplicate", 0)
     return {

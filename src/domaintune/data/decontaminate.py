@@ -10,7 +10,7 @@ from typing import Any
 
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.minhash import text_tokens
-from domaintune.data.parallel import ordered_map
+from domaintune.data.parallel import Engine, ordered_map
 from domaintune.data.rows import output_row, read_records_with_rows
 from domaintune.io import PathLike, atomic_write, label, read_eval_items, read_records
 from domaintune.records import Conversation, DataError, Document
@@ -118,6 +118,7 @@ def decontaminate_file(
     rejects: PathLike | None = None,
     report: PathLike | None = None,
     num_proc: int = 1,
+    engine: Engine | None = None,
 ) -> tuple[Counts, list[dict[str, Any]]]:
     """Copy the rows of `src` that overlap no evaluation item to `out`; return counts and hits."""
     import json
@@ -126,8 +127,9 @@ def decontaminate_file(
     pairs = progress(read_records_with_rows(src), f"decontaminating {label(src)}")
     # Large chunks: the eval index travels with every chunk sent to a worker process.
     checked = ordered_map(
-        functools.partial(_check_chunk, index=index), pairs, num_proc=num_proc, chunk_size=2048
-    )
+        functools.partial(_check_chunk, index=index), pairs, num_proc=num_proc, chunk_size=2048,
+        engine=engine,
+    )  # fmt: skip
     with atomic_write(out) as f, Rejects(rejects, counts) as rej:
         for (row, record), hit in checked:
             counts.read += 1

@@ -30,7 +30,7 @@ from domaintune.data.minhash import (
     text_tokens,
     tokens_key,
 )
-from domaintune.data.parallel import ordered_map
+from domaintune.data.parallel import Engine, ordered_map
 from domaintune.data.rows import output_row, read_documents_with_rows
 from domaintune.io import PathLike, read_documents, write_jsonl
 
@@ -152,6 +152,7 @@ def dedup_documents(
     report: PathLike | None = None,
     seed: int = 1,
     num_proc: int = 1,
+    engine: Engine | None = None,
 ) -> DedupResult:
     """Write `path`'s documents minus exact and near duplicates to `out` (jsonl, atomic)."""
     if ngram < 1 or num_perm < 2:
@@ -160,10 +161,12 @@ def dedup_documents(
     scan = _Scan(num_perm)
     docs = ((d.id, d.text) for d in progress(read_documents(path), "dedup: hashing"))
     fn = functools.partial(_hash_chunk, ngram=ngram, num_perm=num_perm, seed=seed)
-    for hashed in ordered_map(fn, docs, num_proc=num_proc, chunk_size=_SIGNATURE_BATCH):
-        scan.add(*hashed)
+    hashed = ordered_map(fn, docs, num_proc=num_proc, chunk_size=_SIGNATURE_BATCH, engine=engine)
+    for item in hashed:
+        scan.add(*item)
     sigs = scan.signatures()
-    edges, sims = _candidate_edges(scan, sigs, bands, rows)
+    # On Ray, band buckets are grouped there too (ray_dedup: the same pairs).
+    edges, sims = _candidate_edges(scan, sigs, bands, rows, getattr(engine, "band_pairs", None))
     shingles: dict[int, np.ndarray] = {}
     if verify:
         shingles = _reread_shingles(path, scan, np.unique(edges), ngram)
@@ -193,12 +196,13 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
 
 
 def _candidate_edges(
-    scan: _Scan, sigs: np.ndarray, bands: int, rows: int
+    scan: _Scan, sigs: np.ndarray, bands: int, rows: int, pairs_fn=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """LSH candidate pairs of distinct texts ([pairs, 2]) and their estimated Jaccard."""
     # Texts without a single token all share the empty signature; exact keys handle them.
     live = np.flatnonzero(~np.asarray(scan.empty, dtype=bool))
-    edges = live[band_pairs(sigs[live], bands, rows)] if len(live) else np.empty((0, 2), int)
+    pairs_fn = pairs_fn or band_pairs
+    edges = live[pairs_fn(sigs[live], bands, rows)] if len(live) else np.empty((0, 2), int)
     return edges, estimated_jaccard(sigs[edges[:, 0]], sigs[edges[:, 1]])
 
 

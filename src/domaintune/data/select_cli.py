@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from domaintune.cli_common import fail, require_jsonl
+from domaintune.data import corpus_cli
 
 
 def dedup(
@@ -23,22 +24,28 @@ def dedup(
     report: Path | None = typer.Option(None, "--report", help="Write counts as JSON."),
     verify: bool = typer.Option(False, "--verify", help="Check candidates by true Jaccard."),
     num_proc: int = typer.Option(1, "--num-proc", min=1, help="Processes for hashing (pass 1)."),
+    engine: str = corpus_cli.ENGINE,
+    address: str | None = corpus_cli.ADDRESS,
+    num_cpus: int | None = corpus_cli.NUM_CPUS,
 ) -> None:
     """Drop exact and near duplicates (MinHash LSH); keep the longest document per cluster."""
-    from domaintune.data.corpus_cli import require_documents
+    from domaintune.data.corpus_cli import check_engine, require_documents
     from domaintune.data.dedup import dedup_documents
+    from domaintune.data.parallel import open_engine
     from domaintune.records import DataError
 
     for path, option in ((out, "OUT"), (clusters, "--clusters"), (rejects, "--rejects")):
         require_jsonl(path, option)
     if not 0.0 < threshold < 1.0:
         raise fail(f"--threshold {threshold}: give a value between 0 and 1", 2)
+    check_engine(engine, address, num_proc)
     require_documents(src, "deduplicate")
     try:
-        result = dedup_documents(
-            src, out, threshold=threshold, ngram=ngram, num_perm=num_perm, verify=verify,
-            clusters=clusters, rejects=rejects, report=report, num_proc=num_proc,
-        )  # fmt: skip
+        with open_engine(engine, address=address, num_cpus=num_cpus) as eng:
+            result = dedup_documents(
+                src, out, threshold=threshold, ngram=ngram, num_perm=num_perm, verify=verify,
+                clusters=clusters, rejects=rejects, report=report, num_proc=num_proc, engine=eng,
+            )  # fmt: skip
     except DataError as err:
         raise fail(str(err), 1) from None
     except ValueError as err:

@@ -18,7 +18,8 @@ from domaintune.config import DataSource, StageBase
 from domaintune.stages import DATA_FILE, REJECTS_FILE, StageContext
 
 REPORT_FILE = "report.json"
-_WORKERS = frozenset({"num_proc"})  # how many processes: never what is kept
+# how many processes, and where they run: never what is kept
+_WORKERS = frozenset({"num_proc", "engine", "address", "num_cpus"})
 
 
 class DataStage(StageBase):
@@ -32,7 +33,18 @@ class DataStage(StageBase):
         return list(self.data)
 
 
-class CleanStage(DataStage):
+class EngineOptions(StageBase):
+    """Where the per-document work runs: `local` processes or `ray` (as `--engine`)."""
+
+    engine: Literal["local", "ray"] = "local"
+    address: str | None = Field(None, description="Ray cluster: auto, HOST:PORT, ray://HOST:PORT")
+    num_cpus: int | None = Field(None, ge=1, description="Ray workers (CPUs)")
+
+    def engine_options(self) -> dict[str, Any]:
+        return {"engine": self.engine, "address": self.address, "num_cpus": self.num_cpus}
+
+
+class CleanStage(DataStage, EngineOptions):
     """HTML to text, unicode repair, boilerplate removal, quality and language filters."""
 
     type: Literal["clean"]
@@ -41,7 +53,7 @@ class CleanStage(DataStage):
     num_proc: int = Field(1, ge=1)
 
 
-class DedupStage(DataStage):
+class DedupStage(DataStage, EngineOptions):
     """Exact and near duplicates (MinHash LSH); unset options take `data dedup`'s defaults."""
 
     type: Literal["dedup"]
@@ -52,7 +64,7 @@ class DedupStage(DataStage):
     num_proc: int = Field(1, ge=1)
 
 
-class DecontaminateStage(DataStage):
+class DecontaminateStage(DataStage, EngineOptions):
     """Drop training rows sharing a long n-gram with evaluation items.
 
     `against`: evaluation files, or earlier data stages (e.g. an eval set made by synth);
@@ -147,7 +159,7 @@ def run_clean(stage: CleanStage, ctx: StageContext) -> dict:
     result = api.clean(
         ctx.all_paths(stage.data), ctx.out / DATA_FILE, lang=stage.lang,
         redact_pii=stage.redact_pii, rejects=ctx.out / REJECTS_FILE,
-        report=ctx.out / REPORT_FILE, num_proc=stage.num_proc,
+        report=ctx.out / REPORT_FILE, num_proc=stage.num_proc, **stage.engine_options(),
     )  # fmt: skip
     return _counts(result, **result.details)
 
@@ -158,7 +170,7 @@ def run_dedup(stage: DedupStage, ctx: StageContext) -> dict:
     result = api.dedup(
         ctx.all_paths(stage.data), ctx.out / DATA_FILE, clusters=ctx.out / "clusters.jsonl",
         rejects=ctx.out / REJECTS_FILE, report=ctx.out / REPORT_FILE, num_proc=stage.num_proc,
-        **_options(stage, "threshold", "ngram", "num_perm", "verify"),
+        **stage.engine_options(), **_options(stage, "threshold", "ngram", "num_perm", "verify"),
     )  # fmt: skip
     return _counts(result, clusters=len(result.details["clusters"]))
 
@@ -172,7 +184,7 @@ def run_decontaminate(stage: DecontaminateStage, ctx: StageContext) -> dict:
     result = api.decontaminate(
         ctx.all_paths(stage.data), ctx.out / DATA_FILE,
         against=[*ctx.all_paths(stage.against), *named], rejects=ctx.out / REJECTS_FILE,
-        report=ctx.out / REPORT_FILE, num_proc=stage.num_proc,
+        report=ctx.out / REPORT_FILE, num_proc=stage.num_proc, **stage.engine_options(),
         **{k: v for k, v in ngrams.items() if v is not None},
     )  # fmt: skip
     d = result.details

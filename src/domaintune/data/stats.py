@@ -49,7 +49,7 @@ def _measure_chunk(docs: list[Document], *, tokenizer: Any = None) -> list[tuple
 
 
 def corpus_stats(
-    docs: Iterable[Document], *, tokenizer: Any = None, num_proc: int = 1
+    docs: Iterable[Document], *, tokenizer: Any = None, num_proc: int = 1, engine: Any = None
 ) -> dict[str, Any]:
     """Corpus figures; lengths are in tokens with a tokenizer, else in characters."""
     import functools
@@ -60,7 +60,7 @@ def corpus_stats(
     measure = functools.partial(_measure_chunk, tokenizer=tokenizer)
     # Large chunks: the tokenizer travels with every chunk sent to a worker process.
     for n_chars, n_tok, lang, source, domain, key in ordered_map(
-        measure, docs, num_proc=num_proc, chunk_size=2048
+        measure, docs, num_proc=num_proc, chunk_size=2048, engine=engine
     ):
         chars.append(n_chars)
         if n_tok is not None:

@@ -1,0 +1,168 @@
+"""`--engine ray`: the data stages' per-document work as Ray Data batch maps.
+
+The Ray engine is a drop-in for `parallel.ordered_map`: the driver reads the input with the same
+readers as the local engine (row numbers, ids and error messages stay the same), sends chunks of
+documents to Ray Data's `map_batches` (each chunk goes through the same function a local worker
+process runs), and receives the results in input order, so every output byte equals the local
+engine's. Ray has a fixed start-up cost (about 9 s for `ray.init` here, a few seconds more for the
+first Ray Data job): it pays on inputs that keep many cores busy for minutes (docs/scale.md).
+
+Ray is optional (`pip install 'domaintune[ray]'`); nothing here imports it at module level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from domaintune.data.parallel import chunks
+
+__all__ = [
+    "INSTALL_HINT",
+    "RayEngine",
+    "object_store_settings",
+    "ray_session",
+    "require_ray",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+INSTALL_HINT = "--engine ray needs Ray: pip install 'domaintune[ray]'"
+# Plasma (Ray's object store) lives in /dev/shm; containers often give it 64 MB (Docker's default)
+# or none, and Ray then fails or crawls (ray-project/ray#33525). The store is capped, and put on
+# disk when /dev/shm cannot hold it.
+OBJECT_STORE_BYTES = 400 * 2**20
+SHM_HEADROOM = 1.2  # /dev/shm must hold the store plus this share for Ray's own use
+# Documents travel to Ray in windows of about this many pickled bytes: one Ray Data job per
+# window (about 0.7 s of fixed cost each, measured here), memory bounded by the window.
+WINDOW_BYTES = 64 * 2**20
+
+
+def require_ray() -> Any:
+    """The `ray` module, or an ImportError that says how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401 (the extra: ray[data])
+    except ImportError as err:
+        raise ImportError(f"{INSTALL_HINT} (import failed: {err})") from None
+    return ray
+
+
+def object_store_settings(
+    shm: str | Path = "/dev/shm", *, store_bytes: int = OBJECT_STORE_BYTES
+) -> dict[str, Any]:
+    """ray.init keywords for a capped object store: in /dev/shm when it has room, else on disk."""
+    settings: dict[str, Any] = {"object_store_memory": store_bytes}
+    try:
+        free = shutil.disk_usage(shm).free
+    except OSError:  # no /dev/shm at all
+        free = 0
+    if free < store_bytes * SHM_HEADROOM:
+        # Ray's documented way to run without shared memory: plasma files on disk.
+        os.environ["RAY_OBJECT_STORE_ALLOW_SLOW_STORAGE"] = "1"
+        settings["_plasma_directory"] = tempfile.gettempdir()
+    return settings
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[Any]:
+    """Connect to Ray: a running cluster (`address`: auto, HOST:PORT or ray://HOST:PORT), the
+    instance this process already started, or a new local one with `num_cpus` CPUs.
+
+    A local instance started here is shut down on exit; a cluster is only disconnected from.
+    """
+    ray = require_ray()
+    if ray.is_initialized():  # e.g. a test session's instance, or the user's own ray.init()
+        yield ray
+        return
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if address is not None:
+        kwargs["address"] = address
+    else:
+        # "local": a new instance; a bare ray.init() would join whichever cluster was started
+        # last on this machine (/tmp/ray/ray_current_cluster), perhaps someone else's.
+        kwargs.update(object_store_settings(), address="local", num_cpus=num_cpus or os.cpu_count())
+    ray.init(**kwargs)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _quiet_data_context() -> None:
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True  # results come back in input order
+    ctx.enable_progress_bars = False  # our own rich progress bar counts documents
+
+
+@dataclass
+class RayEngine:
+    """Runs chunked work on Ray Data; `workers` caps concurrent tasks (None: every CPU)."""
+
+    workers: int | None = None
+    window_bytes: int = WINDOW_BYTES
+    chunk_size: int | None = None  # overrides the caller's (tests split small inputs finely)
+
+    def ordered_map(
+        self, fn: Callable[[list[T]], list[R]], items: Iterable[T], *, chunk_size: int = 256
+    ) -> Iterator[R]:
+        """`fn` over chunks of `items` as Ray Data batch maps; results in input order."""
+        _quiet_data_context()
+        window: list[bytes] = []
+        size = 0
+        for chunk in chunks(items, self.chunk_size or chunk_size):
+            window.append(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
+            size += len(window[-1])
+            if size >= self.window_bytes:
+                yield from self._run_window(fn, window)
+                window, size = [], 0
+        if window:
+            yield from self._run_window(fn, window)
+
+    def band_pairs(self, signatures: Any, bands: int, rows: int) -> Any:
+        """LSH candidate pairs grouped on Ray (equal to `minhash.band_pairs`)."""
+        from domaintune.data.ray_dedup import band_pairs_on_ray
+
+        _quiet_data_context()
+        return band_pairs_on_ray(signatures, bands, rows, workers=self.workers)
+
+    def _run_window(self, fn: Callable, window: list[bytes]) -> Iterator[Any]:
+        import ray.data
+
+        items = [{"seq": i, "payload": p} for i, p in enumerate(window)]
+        # One block per chunk, so the chunks spread over the workers.
+        ds = ray.data.from_items(items, override_num_blocks=len(items))
+        ds = ds.map_batches(
+            functools.partial(_apply_chunks, fn=fn),
+            batch_size=1,
+            batch_format="pandas",
+            concurrency=self.workers,
+        )
+        expected = 0
+        for row in ds.iter_rows():
+            if row["seq"] != expected:  # preserve_order is what makes the output byte-equal
+                raise RuntimeError(f"Ray returned chunk {row['seq']}, expected {expected}")
+            expected += 1
+            yield from pickle.loads(row["payload"])
+        if expected != len(window):
+            raise RuntimeError(f"Ray returned {expected} of {len(window)} chunks")
+
+
+def _apply_chunks(batch: Any, *, fn: Callable[[list[Any]], list[Any]]) -> Any:
+    """The batch function: unpickle each chunk, run the local engine's function, pickle back."""
+    out = batch.copy()
+    out["payload"] = [
+        pickle.dumps(fn(pickle.loads(p)), protocol=pickle.HIGHEST_PROTOCOL)
+        for p in batch["payload"]
+    ]
+    return out

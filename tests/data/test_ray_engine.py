@@ -1,0 +1,190 @@
+"""`--engine ray` writes exactly what `--engine local` writes: clean, dedup, decontaminate, stats.
+
+One Ray instance serves the session (tests/data/conftest.py); inputs are cut into small chunks
+and windows so that each runs as several Ray Data blocks, and duplicates sit in different blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from domaintune.data.ray_engine import INSTALL_HINT, RayEngine, object_store_settings
+from domaintune.resources import data_path
+
+
+def _bytes(*paths: Path) -> list[bytes]:
+    return [p.read_bytes() for p in paths]
+
+
+def _report(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_object_store_goes_to_disk_when_shm_is_small_or_absent(tmp_path, monkeypatch):
+    monkeypatch.delenv("RAY_OBJECT_STORE_ALLOW_SLOW_STORAGE", raising=False)
+    roomy = object_store_settings(tmp_path, store_bytes=1 << 20)  # tmp has > 1.2 MiB free
+    assert roomy == {"object_store_memory": 1 << 20}
+    import os
+
+    assert "RAY_OBJECT_STORE_ALLOW_SLOW_STORAGE" not in os.environ
+    absent = object_store_settings(tmp_path / "no-such-shm", store_bytes=1 << 20)
+    assert absent["object_store_memory"] == 1 << 20 and absent["_plasma_directory"]
+    assert os.environ["RAY_OBJECT_STORE_ALLOW_SLOW_STORAGE"] == "1"
+    huge = object_store_settings(tmp_path, store_bytes=1 << 60)  # more than any disk holds
+    assert "_plasma_directory" in huge
+
+
+def test_without_ray_engine_ray_says_how_to_install(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from domaintune.cli import app
+    from domaintune.data.ray_engine import require_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(ImportError, match=r"pip install 'domaintune\[ray\]'"):
+        require_ray()
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "a b c"}\n', encoding="utf-8")
+    for verb in (["clean"], ["dedup"], ["stats"], ["decontaminate", "--against", str(src)]):
+        out = [str(tmp_path / "out.jsonl")] if verb[0] != "stats" else []
+        res = CliRunner().invoke(
+            app, ["data", verb[0], str(src), *out, *verb[1:], "--engine", "ray"]
+        )
+        assert res.exit_code == 1, (verb, res.output)
+        assert INSTALL_HINT in res.output
+    assert not (tmp_path / "out.jsonl").exists()
+    res = CliRunner().invoke(app, ["data", "dedup", str(src), str(tmp_path / "o.jsonl"),
+                                   "--address", "auto"])  # fmt: skip
+    assert res.exit_code == 2 and "--engine ray" in res.output
+
+
+def _site_pages() -> list[Path]:
+    """40 article pages, the planted navigation-only and too-short pages: kept and rejected."""
+    listing = json.loads(data_path("raw_manifest.json").read_text())
+    planted = {k: v["ids"] for k, v in listing["planted"].items()}
+    site = sorted(data_path("raw").joinpath("site").glob("med-*.html"))[:40]
+    junk = [data_path("raw") / f"{i}.html" for i in sorted(planted["navigation_only"])]
+    return site + junk + [data_path("raw") / f"{i}.txt" for i in sorted(planted["too_short"])]
+
+
+def test_clean_on_ray_equals_local(tmp_path, ray_instance):
+    from domaintune.data.clean import clean_file
+
+    pages = _site_pages()
+    outs = {}
+    for name, engine in (("local", None), ("ray", RayEngine(workers=2, chunk_size=8))):
+        d = tmp_path / name
+        summary = clean_file(pages, d / "out.jsonl", rejects=d / "rej.jsonl",
+                             report=d / "report.json", engine=engine)  # fmt: skip
+        outs[name] = (summary, d)
+    (local, dl), (ray, dr) = outs["local"], outs["ray"]
+    assert local.counts.read == len(pages) == ray.counts.read
+    assert local.counts.rejected > 0 and local.counts.kept >= 36
+    assert ray.counts.to_dict() == local.counts.to_dict()
+    assert _bytes(dr / "out.jsonl", dr / "rej.jsonl") == _bytes(dl / "out.jsonl", dl / "rej.jsonl")
+    assert _report(dr / "report.json") == _report(dl / "report.json")
+
+
+def _dedup_input(tmp_path: Path) -> tuple[Path, set[str]]:
+    """The bundled medical corpus with its planted exact and near copies (from the raw crawl),
+    which sit hundreds of rows after their originals: in other blocks."""
+    listing = json.loads(data_path("raw_manifest.json").read_text())
+    planted = {k: set(v["ids"]) for k, v in listing["planted"].items()}
+    copies = planted["exact_duplicate"] | planted["near_duplicate"]
+    names = ("domain_corpus_zh.jsonl", "domain_corpus_en.jsonl", "raw/crawl.jsonl")
+    lines = [ln for n in names for ln in data_path(n).read_text(encoding="utf-8").split("\n")]
+    rows = [r for r in map(json.loads, filter(None, lines)) if r["id"].startswith("med-")]
+    rows = [r for r in rows if "url" not in r or r["id"] in copies]
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return src, copies
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_dedup_on_ray_keeps_exactly_what_local_keeps(tmp_path, ray_instance, workers):
+    from domaintune.data.dedup import dedup_documents
+
+    src, copies = _dedup_input(tmp_path)
+    runs = {}
+    for name, engine in (("local", None), ("ray", RayEngine(workers=workers, chunk_size=32))):
+        d = tmp_path / name
+        result = dedup_documents(src, d / "out.jsonl", rejects=d / "rej.jsonl",
+                                 clusters=d / "clusters.jsonl", report=d / "report.json",
+                                 engine=engine)  # fmt: skip
+        runs[name] = (result, d)
+    (local, dl), (ray, dr) = runs["local"], runs["ray"]
+    assert local.counts.rejected_by_reason == {"exact_duplicate": 57, "near_duplicate": 33}
+    assert ray.counts.to_dict() == local.counts.to_dict()
+    files = ("out.jsonl", "rej.jsonl", "clusters.jsonl", "report.json")
+    assert _bytes(*(dr / f for f in files)) == _bytes(*(dl / f for f in files))
+    rejects = [json.loads(ln) for ln in (dr / "rej.jsonl").open(encoding="utf-8")]
+    pairs = {frozenset((r["row"]["id"], r["value"]["kept_id"])) for r in rejects}
+    original = {c: c.rsplit("-mirror", 1)[0].rsplit("-edited", 1)[0] for c in copies}
+    assert pairs == {frozenset((c, original[c])) for c in copies}  # 90 pairs, nothing else
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_band_buckets_grouped_on_ray_equal_numpy(ray_instance, workers):
+    from domaintune.data.minhash import band_pairs
+    from domaintune.data.ray_dedup import band_pairs_on_ray
+
+    rng = np.random.default_rng(7)
+    sigs = rng.integers(0, 4, (5000, 16)).astype(np.uint32)  # values 0-3: buckets of many texts
+    expected = band_pairs(sigs, 8, 2)
+    assert len(expected) > 20000  # large buckets: leaders must agree across partitions
+    got = band_pairs_on_ray(sigs, 8, 2, workers=workers)
+    assert np.array_equal(got, expected)
+
+
+@pytest.mark.slow
+def test_decontaminate_and_stats_on_ray_equal_local(tmp_path, ray_instance):
+    from domaintune.data.decontaminate import build_index, decontaminate_file
+    from domaintune.data.stats import corpus_stats
+    from domaintune.io import read_documents
+
+    src = data_path("domain_corpus_en.jsonl")
+    index = build_index([data_path("mcq_domain.jsonl"), data_path("heldout_domain.jsonl")])
+    runs = {}
+    for name, engine in (("local", None), ("ray", RayEngine(workers=2, chunk_size=64))):
+        d = tmp_path / name
+        counts, hits = decontaminate_file(src, d / "out.jsonl", index, rejects=d / "rej.jsonl",
+                                          report=d / "report.json", engine=engine)  # fmt: skip
+        stats = corpus_stats(read_documents(src), engine=engine)
+        runs[name] = (counts, hits, stats, d)
+    (lc, lh, ls, dl), (rc, rh, rs, dr) = runs["local"], runs["ray"]
+    assert lc.read == 426 and lc.rejected > 0  # the held-out pages were copied into the corpus
+    assert (rc.to_dict(), rh, rs) == (lc.to_dict(), lh, ls)
+    files = ("out.jsonl", "rej.jsonl", "report.json")
+    assert _bytes(*(dr / f for f in files)) == _bytes(*(dl / f for f in files))
+
+
+@pytest.mark.slow
+def test_interrupted_ray_run_leaves_nothing_and_a_rerun_restarts(tmp_path, ray_instance):
+    """A bad row 300 lines in stops the run after Ray has returned earlier windows: no output,
+    rejects, report or temp file is left; the fixed input then gives the local engine's bytes."""
+    from domaintune.data.dedup import dedup_documents
+    from domaintune.records import DataError
+
+    src, _ = _dedup_input(tmp_path)
+    good = src.read_text(encoding="utf-8").split("\n")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join(good[:300] + ["{not json"] + good[300:]), encoding="utf-8")
+    out = tmp_path / "ray"
+    engine = RayEngine(workers=2, chunk_size=32, window_bytes=64 << 10)
+    with pytest.raises(DataError, match="broken.jsonl.*301"):
+        dedup_documents(broken, out / "out.jsonl", rejects=out / "rej.jsonl",
+                        report=out / "report.json", engine=engine)  # fmt: skip
+    assert not out.exists() or list(out.iterdir()) == []
+    broken.write_text("\n".join(good), encoding="utf-8")
+    dedup_documents(broken, out / "out.jsonl", rejects=out / "rej.jsonl",
+                    report=out / "report.json", engine=engine)  # fmt: skip
+    dedup_documents(src, tmp_path / "local.jsonl")
+    assert (out / "out.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    assert sorted(p.name for p in out.iterdir()) == ["out.jsonl", "rej.jsonl", "report.json"]
