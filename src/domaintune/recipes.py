@@ -30,6 +30,7 @@ STAGE_TYPES: dict[str, tuple[str, str, str]] = {
     "eval": ("domaintune.eval.stage", "EvalStage", "run_eval"),
     "synth": ("domaintune.synth.stage", "SynthStage", "run_synth"),
     "export": ("domaintune.serve.stage", "ExportStage", "run_export"),
+    "tokenizer": ("domaintune.tokenizer.stage", "TokenizerStage", "run_tokenizer"),
 }
 
 

@@ -38,3 +38,13 @@ def expanded_bpe(tmp_path_factory, bpe_tokenizer_dir, medical_corpus):
     out = tmp_path_factory.mktemp("bpe-x") / "tok"
     rec = expand_model(bpe_tokenizer_dir, [medical_corpus], add=300, out=out, min_freq=2)
     return bpe_tokenizer_dir, out, rec
+
+
+@pytest.fixture(scope="session")
+def expanded_model(tmp_path_factory, tiny_model_dir, medical_corpus):
+    """The tiny model (tied embeddings) with 64 tokens added, mean-initialised."""
+    from domaintune.tokenizer import expand_model
+
+    out = tmp_path_factory.mktemp("model-x") / "model"
+    rec = expand_model(tiny_model_dir, [medical_corpus], add=64, out=out, min_freq=2)
+    return out, rec

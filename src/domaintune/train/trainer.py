@@ -273,7 +273,12 @@ def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
 
 
 def apply_method(model: torch.nn.Module, s: TrainSettings) -> torch.nn.Module:
-    """Set which parameters train: all (full), the last N blocks (freeze), or LoRA adapters."""
+    """Set which parameters train: all (full), the last N blocks (freeze), or LoRA adapters.
+
+    After `tokenizer expand` the new tokens' rows train too (see domaintune.tokenizer.training).
+    """
+    from domaintune.tokenizer.training import lora_token_options, unfreeze_embeddings
+
     if s.method == "full":
         model.requires_grad_(True)
         return model
@@ -287,6 +292,7 @@ def apply_method(model: torch.nn.Module, s: TrainSettings) -> torch.nn.Module:
         model.requires_grad_(False)
         for layer in layers[len(layers) - s.freeze_trainable_layers :]:
             layer.requires_grad_(True)
+        unfreeze_embeddings(model)  # rows added by `tokenizer expand` must train
         return model
     if s.method in ("lora", "qlora"):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
@@ -306,6 +312,7 @@ def apply_method(model: torch.nn.Module, s: TrainSettings) -> torch.nn.Module:
             lora_alpha=s.lora_alpha,
             lora_dropout=s.lora_dropout,
             target_modules=s.lora_target_modules,
+            **lora_token_options(model, s.method),  # new tokens' rows (`tokenizer expand`)
         )
         return get_peft_model(model, config)
     raise ValueError(f"unknown method {s.method!r}; choose full, freeze, lora or qlora")
