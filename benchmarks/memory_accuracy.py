@@ -36,6 +36,9 @@ CONFIGS = [  # (method, seq_len, gradient checkpointing)
     ("lora", 1024, True),
 ]
 SMOKE_CONFIGS = [("full", 64, False), ("lora", 64, True)]
+# DPO: (method, seq_len, reference); each micro-batch row is a pair (chosen + rejected)
+DPO_CONFIGS = [("full", 256, "copy"), ("lora", 256, "adapter"), ("full", 1024, "precomputed")]
+SMOKE_DPO_CONFIGS = [("lora", 64, "adapter")]
 
 
 def build(cuda: bool, vocab: int, hidden: int, layers: int):
@@ -105,6 +108,50 @@ def run_cpu(method: str, seq: int, ckpt: bool, args) -> dict:
     return row
 
 
+def run_cpu_dpo(method: str, seq: int, reference: str, args) -> dict:
+    """One DPO step: the pairs' 2 x batch sequences through the policy with gradients, the
+    reference (a frozen copy, or the same weights with the adapter disabled) without."""
+    model, cfg = build(False, args.vocab, args.hidden, args.layers)
+    ref = build(False, args.vocab, args.hidden, args.layers)[0] if reference == "copy" else None
+    model = apply_method(model, TrainSettings(method=method, lora={"r": 8, "dropout": 0.0}))
+    MODEL_PARAMS[:] = [*model.parameters(), *(ref.parameters() if ref is not None else [])]
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-4)
+    ids = torch.randint(0, cfg.vocab_size, (2 * args.batch, seq))  # [chosen; rejected]
+
+    def step():
+        if reference != "precomputed":
+            with torch.no_grad():
+                if ref is not None:
+                    ref(input_ids=ids)
+                else:
+                    with model.disable_adapter():
+                        model(input_ids=ids)
+        return model(input_ids=ids, labels=ids)
+
+    out, saved = saved_bytes(step)
+    out.loss.backward()
+    opt.step()
+    states = [v for st in opt.state.values() for v in st.values() if torch.is_tensor(v)]
+    setup = RunSetup(
+        method=method, precision="fp32", seq_len=seq, batch=args.batch, lora_rank=8,
+        device="cpu", pref="dpo", reference=reference,
+    )  # fmt: skip
+    est = estimate(cfg.to_dict(), setup)
+    est_saved = est.term("activations") + est.term("logits") // 3
+    real = {
+        "weights": nbytes(MODEL_PARAMS),
+        "gradients": nbytes(p.grad for p in model.parameters() if p.grad is not None),
+        "optimizer": nbytes(states),
+    }
+    row = {"method": f"dpo-{method}", "seq_len": seq, "reference": reference, "grad_ckpt": False}
+    for k, v in real.items():
+        row[f"{k}_ratio"] = est.group(k) / v
+    row.update(saved_est=est_saved, saved_measured=saved, saved_ratio=est_saved / saved)
+    return row
+
+
 def run_cuda(method: str, seq: int, ckpt: bool, args) -> dict:
     model, cfg = build(True, args.vocab, args.hidden, args.layers)
     if ckpt:
@@ -153,8 +200,13 @@ def main() -> None:
         row = (run_cuda if cuda else run_cpu)(method, seq, ckpt, args)
         rows.append(row)
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
+    dpo = SMOKE_DPO_CONFIGS if args.smoke else DPO_CONFIGS[:1] if args.quick else DPO_CONFIGS
+    for method, seq, reference in dpo if not cuda else []:  # CPU: tensors, as above
+        row = run_cpu_dpo(method, seq, reference, args)
+        rows.append(row)
+        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
     key = "ratio" if cuda else "saved_ratio"
-    ratios = [r[key] for r in rows]
+    ratios = [r[key] for r in rows if key in r]
     result = {
         "ratio": round(max(ratios, key=lambda x: abs(x - 1)), 4),
         "smoke": args.smoke,

@@ -31,6 +31,9 @@ def validate(
         "--drop-invalid",
         help="Write the valid rows to this .jsonl and the rest to OUT.rejected.jsonl; exit 0.",
     ),
+    pref: bool = typer.Option(
+        False, "--pref", help="Preference rows (DPO pairs or KTO rows): docs/preference.md."
+    ),
 ) -> None:
     """Check every row; print each problem as file:line: message, then a summary."""
     from domaintune.data.validate import rejected_path, validate_file
@@ -39,14 +42,21 @@ def validate(
         require_jsonl(drop_invalid, "--drop-invalid")
     tok = _load_tokenizer(tokenizer) if tokenizer is not None else None
     try:
-        report = validate_file(
-            file,
-            fmt=fmt,
-            tokenizer=tok,
-            template=template,
-            max_len=max_len,
-            drop_invalid=drop_invalid,
-        )
+        if pref:
+            from domaintune.data.pref import validate_pref
+
+            report = validate_pref(
+                file, tokenizer=tok, template=template, max_len=max_len, drop_invalid=drop_invalid
+            )
+        else:
+            report = validate_file(
+                file,
+                fmt=fmt,
+                tokenizer=tok,
+                template=template,
+                max_len=max_len,
+                drop_invalid=drop_invalid,
+            )
     except ValueError as err:
         raise fail(str(err), 2) from None
     for problem in report.problems:
@@ -79,16 +89,21 @@ def convert(
     src: Path = typer.Argument(..., help="Input conversations (alpaca, sharegpt or openai)."),
     out: Path = typer.Argument(..., help="Output .jsonl file (written atomically)."),
     to: str = typer.Option(..., "--to", help="Target format: openai, alpaca or sharegpt."),
+    pref: bool = typer.Option(
+        False, "--pref", help="Preference rows; --to openai, trl or sharegpt (LLaMA-Factory)."
+    ),
 ) -> None:
     """Convert a conversation file to another format without losing anything."""
     from domaintune.data.convert import TARGETS, convert_file
+    from domaintune.data.pref import PREF_TARGETS, convert_pref
     from domaintune.records import DataError
 
-    if to not in TARGETS:
-        raise fail(f"--to {to!r}: choose one of {', '.join(TARGETS)}", 2)
+    targets = PREF_TARGETS if pref else TARGETS
+    if to not in targets:
+        raise fail(f"--to {to!r}: choose one of {', '.join(targets)}", 2)
     require_jsonl(out, "OUT")
     try:
-        count = convert_file(src, out, to=to)
+        count = (convert_pref if pref else convert_file)(src, out, to=to)
     except DataError as err:
         typer.echo(f"error: {err}", err=True)
         typer.echo(

@@ -34,6 +34,8 @@ class Curves:
         default_factory=dict
     )  # step, epoch, loss
     by_source: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # step, loss
+    # preference stages (dpo/kto): step, {reward_chosen, margin, accuracy, logp_chosen, ...}
+    pref: list[tuple[int, dict[str, float]]] = field(default_factory=list)
 
     @property
     def finite(self) -> list[int]:
@@ -94,6 +96,8 @@ def read_curves(path: str | Path) -> Curves:
         c.time.append(_num(row.get("time")))
         for name, value in (row.get("loss_by_source") or {}).items():
             c.by_source.setdefault(name, []).append((step, float(value)))
+        if row.get("pref"):
+            c.pref.append((step, {k: float(v) for k, v in row["pref"].items()}))
     return c
 
 

@@ -300,3 +300,30 @@ def summarize(rows: Sequence[Scored], metrics: Iterable[str] = METRICS) -> dict[
             out[m] = sum(r.scores[m] for r in rows) / len(rows) if rows else 0.0
     out["n"] = len(rows)
     return out
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def diversity(predictions: Sequence[str]) -> dict[str, float]:
+    """Reference-free figures of a set of generated answers (tokens as for em/f1: Han characters
+    and words):
+    - distinct_1, distinct_2: distinct n-grams / all n-grams over the set (Li et al. 2016);
+    - repetition: mean over answers of seq-rep-4 = 1 - distinct 4-grams / 4-grams within the
+      answer (Welleck et al. 2019); 0 for an answer of fewer than 4 tokens. A model stuck in a
+      loop scores near 1;
+    - mean_tokens: the answers' mean length in those tokens (length drift before/after).
+    """
+    toks = [answer_tokens(p, has_cjk(p)) for p in predictions]
+    out: dict[str, float] = {}
+    for n in (1, 2):
+        grams = [g for t in toks for g in _ngrams(t, n)]
+        out[f"distinct_{n}"] = len(set(grams)) / len(grams) if grams else 0.0
+    reps = []
+    for t in toks:
+        grams = _ngrams(t, 4)
+        reps.append(1 - len(set(grams)) / len(grams) if grams else 0.0)
+    out["repetition"] = sum(reps) / len(reps) if reps else 0.0
+    out["mean_tokens"] = sum(len(t) for t in toks) / len(toks) if toks else 0.0
+    return out

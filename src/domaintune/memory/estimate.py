@@ -206,6 +206,8 @@ def _weight_terms(a: Arch, s: RunSetup, adapters: list[Shape]) -> list[Term]:
     if s.zero == 3 and s.gpus > 1:  # a layer is all-gathered before use and the next prefetched
         gathered = 2 * pc.layer * w
         rows.append(Term("zero3_gathered", "weights", gathered, "2 layers all-gathered"))
+    if s.pref and s.reference == "copy":  # TRL loads the reference like the policy
+        rows.append(Term("reference_weights", "weights", pc.total * w // shard_w, "frozen copy"))
     if adapters:
         lora = numel(adapters) * s.adapter_bytes // shard_w
         rows.append(
@@ -238,9 +240,11 @@ def _state_terms(a: Arch, s: RunSetup, base: list[Shape], adapters: list[Shape])
 
 def _activation_rows(a: Arch, s: RunSetup, adapters: list[Shape]) -> list[Term]:
     targets = lora_linears(a, s.lora_targets) if adapters else []
-    parts = activation_terms(a, s, targets)
+    # DPO: chosen and rejected go through the model together, twice the sequences; the
+    # reference pass runs without gradients and keeps nothing for backward.
+    parts = activation_terms(a, s.with_(batch=s.sequences), targets)
     ckpt = "checkpointed" if s.grad_ckpt else "no checkpointing"
-    tokens = f"{s.batch}x{s.seq_len} tokens"
+    tokens = f"{s.sequences}x{s.seq_len} tokens" + (" (2 per pair)" if s.pref == "dpo" else "")
     return [
         Term(
             "activations", "activations", parts["layers"] + parts["final_norm"], f"{ckpt}, {tokens}"

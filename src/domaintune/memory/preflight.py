@@ -38,6 +38,8 @@ def preflight(
     gpus: int = 1,
     zero: int = 0,
     gpu_mem_bytes: int | None = None,
+    pref: str | None = None,
+    reference: str = "copy",
 ) -> PlanResult:
     """Estimate a training stage's peak per GPU against `gpu_mem_bytes` (default: this GPU)."""
     targets = (lora_targets,) if isinstance(lora_targets, str) else tuple(lora_targets)
@@ -55,6 +57,8 @@ def preflight(
         grad_ckpt=grad_ckpt,
         gpus=gpus,
         zero=zero,
+        pref=pref,
+        reference=reference,
     )
     return plan(model, setup, gpu_mem_bytes if gpu_mem_bytes else gpu_memory_bytes())
 

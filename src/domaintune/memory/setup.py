@@ -8,6 +8,10 @@ METHODS = ("full", "freeze", "lora", "qlora")
 PRECISIONS = ("bf16", "fp16", "fp32")
 OPTIMIZERS = ("adamw", "adamw_8bit", "paged_adamw_8bit", "adafactor", "sgd")
 OFFLOADS = (None, "optimizer", "params")
+PREFS = (None, "dpo", "kto")
+# Where a preference stage's reference log-probs come from: a second copy of the weights, the
+# same weights with the LoRA adapter disabled, a pass before training, or none (SimPO/ORPO).
+REFERENCES = ("copy", "adapter", "precomputed", "none")
 BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 
 
@@ -34,12 +38,16 @@ class RunSetup:
     gpus: int = 1
     offload: str | None = None
     device: str = "cuda"  # "cpu": no CUDA context or allocator overhead
+    pref: str | None = None  # dpo: chosen + rejected of each pair in one forward; kto
+    reference: str = "copy"  # pref only: see REFERENCES
 
     def __post_init__(self) -> None:
         _check("method", self.method, METHODS)
         _check("precision", self.precision, PRECISIONS)
         _check("optimizer", self.optimizer, OPTIMIZERS)
         _check("offload", self.offload, OFFLOADS)
+        _check("pref", self.pref, PREFS)
+        _check("reference", self.reference, REFERENCES)
         if self.optimizer_state_precision is not None:
             _check("optimizer_state_precision", self.optimizer_state_precision, PRECISIONS)
         if self.zero not in (0, 1, 2, 3):
@@ -71,6 +79,11 @@ class RunSetup:
     def adapter_bytes(self) -> int:
         """LoRA weights: fp32 unless pure 16-bit (peft's autocast_adapter_dtype upcasts them)."""
         return 2 if self.pure_16bit and self.precision != "fp32" else 4
+
+    @property
+    def sequences(self) -> int:
+        """Sequences per micro-batch in the forward pass: a DPO pair is two (chosen, rejected)."""
+        return self.batch * (2 if self.pref == "dpo" else 1)
 
     def with_(self, **changes) -> RunSetup:
         return replace(self, **changes)

@@ -35,6 +35,8 @@ PREF_KEYS = {
     "logps/rejected": "logp_rejected",
     "kl": "kl",
     "completion_length": "completion_length",
+    "length/chosen": "length_chosen",
+    "length/rejected": "length_rejected",
     "loss/sft": "sft_loss",
 }
 _DEFAULT_BETA = {"simpo": 2.0}  # SimPO's recommended beta (Meng et al. 2024); DPO's 0.1 elsewhere
@@ -254,6 +256,7 @@ def run_pref(stage: PrefStage, ctx: StageContext) -> dict:
         evals[name] = Dataset.from_list(
             encode_pref_rows(ev, tokenizer, template=stage.template, max_len=t.max_len, kto=kto)[0]
         )
+    memory = preflight_pref(ctx, stage, source)
     ctx.console.print(
         f"[dim]{stage.name}: {counts['kept']} of {counts['read']} {stage.type} rows; loss "
         f"{'kto' if kto else stage.loss}, beta {stage.beta_value:g}, method {t.method}"
@@ -267,7 +270,47 @@ def run_pref(stage: PrefStage, ctx: StageContext) -> dict:
         stage,
         settings_from(t, recipe.seed),
     )
-    return {"data": counts, "training": summary}
+    return {"data": counts, "training": summary, "memory": memory}
+
+
+def reference_kind(stage: PrefStage, method: str) -> str:
+    """Where the reference log-probs come from (memory.setup.REFERENCES)."""
+    if stage.type == "dpo" and stage.loss in ("simpo", "orpo"):
+        return "precomputed"  # for the KL estimate only; the loss does not use them
+    if stage.precompute_ref:
+        return "precomputed"
+    return "adapter" if method in ("lora", "qlora") else "copy"
+
+
+def preflight_pref(ctx: StageContext, stage: PrefStage, source: Path) -> dict | None:
+    """On a GPU: the memory estimate with the pairs' two sequences and the reference."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    from domaintune import distributed
+    from domaintune.memory import preflight, require_fit
+    from domaintune.train.stage import zero_stage
+
+    s = stage.train
+    result = preflight(
+        source,
+        method=s.method,
+        seq_len=s.max_len,
+        batch=s.batch_size,
+        grad_accum=s.gradient_accumulation_steps,
+        lora_rank=s.lora.r,
+        lora_targets=s.lora.target_modules,
+        lora_dropout=s.lora.dropout,
+        grad_ckpt=s.gradient_checkpointing,
+        gpus=distributed.world_size(),
+        zero=zero_stage(s.deepspeed),
+        pref=stage.type,
+        reference=reference_kind(stage, s.method),
+    )
+    require_fit(result, force=ctx.force)
+    ctx.console.print(result.message(), highlight=False, soft_wrap=True)
+    return result.to_json()
 
 
 def pref_config(stage: PrefStage, settings: Any, out: Path, *, has_eval: bool, names: list):
@@ -342,14 +385,6 @@ def train_pref(model, tokenizer, train_set, eval_sets, out_dir, stage: PrefStage
         "parameters": params,
         "global_step": trainer.state.global_step,
         "train_loss": result.training_loss,
-        "reference": _reference_kind(stage, settings),
+        "reference": reference_kind(stage, settings.method),
         "seconds": round(time.time() - start, 2),
     }
-
-
-def _reference_kind(stage: PrefStage, settings: Any) -> str:
-    if stage.type == "dpo" and stage.loss in ("simpo", "orpo"):
-        return "none (reference-free loss; log-probs precomputed for the KL estimate)"
-    if stage.precompute_ref:
-        return "precomputed"
-    return "adapter disabled" if settings.method in ("lora", "qlora") else "copy"

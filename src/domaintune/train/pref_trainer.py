@@ -92,6 +92,8 @@ class PrefDPOTrainer(DPOTrainer):
             "logps/chosen": chosen.detach(),
             "logps/rejected": rejected.detach(),
             "completion_length": lengths,
+            "length/chosen": chosen_len,
+            "length/rejected": rejected_len,
             "loss/sft": sft.detach().reshape(1),
         }
         if ref_chosen is not None:
