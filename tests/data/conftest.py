@@ -3,7 +3,12 @@ store kept on disk (as when /dev/shm is small or absent), no dashboard; shut dow
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+
+from domaintune.resources import data_path
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +24,19 @@ def ray_instance(tmp_path_factory):
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, **settings)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def planted_copies(tmp_path: Path) -> tuple[Path, set[str]]:
+    """The bundled medical corpus with its planted exact and near copies (from the raw crawl),
+    which sit hundreds of rows after their originals: in other blocks."""
+    listing = json.loads(data_path("raw_manifest.json").read_text())
+    planted = {k: set(v["ids"]) for k, v in listing["planted"].items()}
+    copies = planted["exact_duplicate"] | planted["near_duplicate"]
+    names = ("domain_corpus_zh.jsonl", "domain_corpus_en.jsonl", "raw/crawl.jsonl")
+    lines = [ln for n in names for ln in data_path(n).read_text(encoding="utf-8").split("\n")]
+    rows = [r for r in map(json.loads, filter(None, lines)) if r["id"].startswith("med-")]
+    rows = [r for r in rows if "url" not in r or r["id"] in copies]
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return src, copies

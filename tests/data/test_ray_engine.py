@@ -90,27 +90,14 @@ def test_clean_on_ray_equals_local(tmp_path, ray_instance):
     assert _report(dr / "report.json") == _report(dl / "report.json")
 
 
-def _dedup_input(tmp_path: Path) -> tuple[Path, set[str]]:
-    """The bundled medical corpus with its planted exact and near copies (from the raw crawl),
-    which sit hundreds of rows after their originals: in other blocks."""
-    listing = json.loads(data_path("raw_manifest.json").read_text())
-    planted = {k: set(v["ids"]) for k, v in listing["planted"].items()}
-    copies = planted["exact_duplicate"] | planted["near_duplicate"]
-    names = ("domain_corpus_zh.jsonl", "domain_corpus_en.jsonl", "raw/crawl.jsonl")
-    lines = [ln for n in names for ln in data_path(n).read_text(encoding="utf-8").split("\n")]
-    rows = [r for r in map(json.loads, filter(None, lines)) if r["id"].startswith("med-")]
-    rows = [r for r in rows if "url" not in r or r["id"] in copies]
-    src = tmp_path / "docs.jsonl"
-    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    return src, copies
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
-def test_dedup_on_ray_keeps_exactly_what_local_keeps(tmp_path, ray_instance, workers):
+def test_dedup_on_ray_keeps_exactly_what_local_keeps(
+    tmp_path, ray_instance, planted_copies, workers
+):
     from domaintune.data.dedup import dedup_documents
 
-    src, copies = _dedup_input(tmp_path)
+    src, copies = planted_copies
     runs = {}
     for name, engine in (("local", None), ("ray", RayEngine(workers=workers, chunk_size=32))):
         d = tmp_path / name
@@ -166,13 +153,15 @@ def test_decontaminate_and_stats_on_ray_equal_local(tmp_path, ray_instance):
 
 
 @pytest.mark.slow
-def test_interrupted_ray_run_leaves_nothing_and_a_rerun_restarts(tmp_path, ray_instance):
+def test_interrupted_ray_run_leaves_nothing_and_a_rerun_restarts(
+    tmp_path, ray_instance, planted_copies
+):
     """A bad row 300 lines in stops the run after Ray has returned earlier windows: no output,
     rejects, report or temp file is left; the fixed input then gives the local engine's bytes."""
     from domaintune.data.dedup import dedup_documents
     from domaintune.records import DataError
 
-    src, _ = _dedup_input(tmp_path)
+    src, _ = planted_copies
     good = src.read_text(encoding="utf-8").split("\n")
     broken = tmp_path / "broken.jsonl"
     broken.write_text("\n".join(good[:300] + ["{not json"] + good[300:]), encoding="utf-8")

@@ -42,8 +42,9 @@ INSTALL_HINT = "--engine ray needs Ray: pip install 'domaintune[ray]'"
 OBJECT_STORE_BYTES = 400 * 2**20
 SHM_HEADROOM = 1.2  # /dev/shm must hold the store plus this share for Ray's own use
 # Documents travel to Ray in windows of about this many pickled bytes: one Ray Data job per
-# window (about 0.7 s of fixed cost each, measured here), memory bounded by the window.
-WINDOW_BYTES = 64 * 2**20
+# window (about 0.7 s of fixed cost each, measured here, overlapped with the driver's reading),
+# memory bounded by three windows.
+WINDOW_BYTES = 32 * 2**20
 
 
 def require_ray() -> Any:
@@ -116,18 +117,38 @@ class RayEngine:
     def ordered_map(
         self, fn: Callable[[list[T]], list[R]], items: Iterable[T], *, chunk_size: int = 256
     ) -> Iterator[R]:
-        """`fn` over chunks of `items` as Ray Data batch maps; results in input order."""
+        """`fn` over chunks of `items` as Ray Data batch maps; results in input order.
+
+        One window runs on Ray while the driver reads and pickles the next one and writes the
+        results of the one before: at most three windows in memory.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         _quiet_data_context()
+        pool = ThreadPoolExecutor(max_workers=1)  # windows execute one after another
+        try:
+            running = None
+            for window in self._windows(items, self.chunk_size or chunk_size):
+                submitted = pool.submit(self._execute, fn, window)
+                if running is not None:
+                    yield from self._results(*running.result())
+                running = submitted
+            if running is not None:
+                yield from self._results(*running.result())
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _windows(self, items: Iterable[Any], chunk_size: int) -> Iterator[list[bytes]]:
         window: list[bytes] = []
         size = 0
-        for chunk in chunks(items, self.chunk_size or chunk_size):
+        for chunk in chunks(items, chunk_size):
             window.append(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
             size += len(window[-1])
             if size >= self.window_bytes:
-                yield from self._run_window(fn, window)
+                yield window
                 window, size = [], 0
         if window:
-            yield from self._run_window(fn, window)
+            yield window
 
     def band_pairs(self, signatures: Any, bands: int, rows: int) -> Any:
         """LSH candidate pairs grouped on Ray (equal to `minhash.band_pairs`)."""
@@ -136,7 +157,8 @@ class RayEngine:
         _quiet_data_context()
         return band_pairs_on_ray(signatures, bands, rows, workers=self.workers)
 
-    def _run_window(self, fn: Callable, window: list[bytes]) -> Iterator[Any]:
+    def _execute(self, fn: Callable, window: list[bytes]) -> tuple[Any, int]:
+        """Run one window on Ray; its results stay in the object store until read."""
         import ray.data
 
         items = [{"seq": i, "payload": p} for i, p in enumerate(window)]
@@ -148,14 +170,18 @@ class RayEngine:
             batch_format="pandas",
             concurrency=self.workers,
         )
+        return ds.materialize(), len(window)
+
+    @staticmethod
+    def _results(ds: Any, count: int) -> Iterator[Any]:
         expected = 0
         for row in ds.iter_rows():
             if row["seq"] != expected:  # preserve_order is what makes the output byte-equal
                 raise RuntimeError(f"Ray returned chunk {row['seq']}, expected {expected}")
             expected += 1
             yield from pickle.loads(row["payload"])
-        if expected != len(window):
-            raise RuntimeError(f"Ray returned {expected} of {len(window)} chunks")
+        if expected != count:
+            raise RuntimeError(f"Ray returned {expected} of {count} chunks")
 
 
 def _apply_chunks(batch: Any, *, fn: Callable[[list[Any]], list[Any]]) -> Any:

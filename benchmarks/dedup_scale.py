@@ -1,0 +1,153 @@
+"""`data dedup` past one process: MB/s per core of the local engine (1 process, --num-proc 2)
+and of `--engine ray` with 1 and 2 workers, on a generated corpus, with Ray's fixed cost apart.
+
+Corpus: documents of 8-40 sentences drawn from the bundled corpora's sentences (Chinese and
+English), plus near copies (a sentence dropped) and exact copies, written as jsonl.
+Each engine runs `dedup_documents` end to end (read, hash, band, cluster, write); all four must
+write the same bytes. Ray runs on one local instance with 2 CPUs started before the timed runs:
+its start-up and its first (warm-up) job are the fixed overhead, reported apart, and the
+break-even size is where that overhead is paid back. MB/s per core = input MB / seconds /
+processes doing the work (1, 2, 1 worker, 2 workers); the driver's own reading and writing is
+in the seconds but not in the cores.
+Baseline: the Ray 1-worker run (RESULT ratio = 2-worker / 1-worker throughput, target >= 1.8
+at 100 MB+); data-juicer's Ray MinHash figure, 0.39 MB/s per core, is the second reference.
+Run: .venv/bin/python benchmarks/dedup_scale.py [--mb 100]   (--smoke: 2 MB, a few seconds of
+work plus Ray's start-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from domaintune.data.dedup import dedup_documents
+from domaintune.resources import data_path
+
+_SENT = re.compile(r"(?<=[。！？!?.])\s*")
+DATA_JUICER_MB_S_PER_CORE = 0.39  # 5 TB in 168 min on 1,280 cores (issue 18)
+
+
+def sentences() -> list[str]:
+    found: set[str] = set()
+    for name in ("domain_corpus_zh", "domain_corpus_en", "general_corpus"):
+        for line in data_path(f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            found.update(s.strip() for s in _SENT.split(json.loads(line)["text"]) if len(s) > 8)
+    return sorted(found)
+
+
+def make_corpus(path: Path, megabytes: float, seed: int = 0) -> dict[str, int]:
+    """Write about `megabytes` MB of jsonl documents; 10% near copies, 5% exact copies."""
+    rng, pool = random.Random(seed), sentences()
+    target, size, kinds = megabytes * 1e6, 0, {"base": 0, "near": 0, "exact": 0}
+    docs: list[list[str]] = []
+    with path.open("w", encoding="utf-8") as f:
+        while size < target:
+            roll = rng.random()
+            if docs and roll < 0.10:
+                parts = list(rng.choice(docs))
+                del parts[rng.randrange(len(parts))]
+                kind = "near"
+            elif docs and roll < 0.15:
+                parts, kind = rng.choice(docs), "exact"
+            else:
+                parts, kind = rng.sample(pool, rng.randint(8, 40)), "base"
+                docs.append(parts)
+                docs = docs[-2000:]  # copies of recent documents: copies land in later blocks
+            kinds[kind] += 1
+            line = json.dumps({"id": f"d{sum(kinds.values())}", "text": " ".join(parts)},
+                              ensure_ascii=False) + "\n"  # fmt: skip
+            f.write(line)
+            size += len(line.encode("utf-8"))
+    return kinds
+
+
+def timed_dedup(src: Path, out: Path, **kwargs) -> tuple[float, str, int]:
+    start = time.perf_counter()
+    result = dedup_documents(src, out, **kwargs)
+    seconds = time.perf_counter() - start
+    return seconds, hashlib.sha256(out.read_bytes()).hexdigest(), result.counts.kept
+
+
+def ray_fixed_overhead(stack) -> dict[str, float]:
+    """Seconds to start a local Ray (2 CPUs) and to run a first one-document job on it."""
+    from domaintune.data.ray_engine import RayEngine, ray_session
+
+    start = time.perf_counter()
+    stack.enter_context(ray_session(None, 2))
+    init = time.perf_counter() - start
+    start = time.perf_counter()
+    assert list(RayEngine().ordered_map(lambda c: c, ["x"])) == ["x"]
+    return {"ray_init_s": round(init, 2), "first_job_s": round(time.perf_counter() - start, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mb", type=float, default=100.0, help="corpus size in MB")
+    parser.add_argument("--smoke", action="store_true", help="2 MB: checks the script runs")
+    args = parser.parse_args()
+    megabytes = 2.0 if args.smoke else args.mb
+    from contextlib import ExitStack
+
+    from domaintune.data.ray_engine import RayEngine
+
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        src = Path(tmp) / "corpus.jsonl"
+        kinds = make_corpus(src, megabytes)
+        mb = src.stat().st_size / 1e6
+        print(f"corpus: {mb:.1f} MB, {sum(kinds.values())} documents {kinds}", flush=True)
+        runs: dict[str, tuple[int, dict]] = {
+            "local_1proc": (1, {}),
+            "local_2proc": (2, {"num_proc": 2}),
+        }
+        results = {}
+        for name, (cores, kwargs) in runs.items():
+            results[name] = (cores, *timed_dedup(src, Path(tmp) / f"{name}.jsonl", **kwargs))
+            print(f"{name}: {results[name][1]:.1f} s", flush=True)
+        overhead = ray_fixed_overhead(stack)
+        print(f"ray fixed overhead: {overhead}", flush=True)
+        for workers in (1, 2):
+            name = f"ray_{workers}worker"
+            engine = RayEngine(workers=workers)
+            out = Path(tmp) / f"{name}.jsonl"
+            results[name] = (workers, *timed_dedup(src, out, engine=engine))
+            print(f"{name}: {results[name][1]:.1f} s", flush=True)
+    digests = {r[2] for r in results.values()}
+    per_core = {n: round(mb / s / c, 3) for n, (c, s, _, _) in results.items()}
+    seconds = {n: round(s, 2) for n, (_, s, _, _) in results.items()}
+    ratio = seconds["ray_1worker"] / seconds["ray_2worker"]
+    fixed = overhead["ray_init_s"] + overhead["first_job_s"]
+    best_local = min(seconds["local_1proc"], seconds["local_2proc"]) / mb  # s per MB
+    ray_rate = seconds["ray_2worker"] / mb
+    breakeven = fixed / (best_local - ray_rate) if best_local > ray_rate else None
+    for name in results:
+        print(f"{name:12s} {seconds[name]:8.2f} s {per_core[name]:8.3f} MB/s per core")
+    print(f"ray 2 workers / 1 worker: {ratio:.2f}x; fixed overhead {fixed:.1f} s; "
+          f"break-even vs best local: {breakeven and round(breakeven)} MB")  # fmt: skip
+    result = {
+        "ratio": round(ratio, 3),
+        "mb": round(mb, 2),
+        "documents": sum(kinds.values()),
+        "seconds": seconds,
+        "mb_s_per_core": per_core,
+        "fixed_overhead_s": overhead,
+        "breakeven_mb_vs_best_local": breakeven and round(breakeven, 1),
+        "data_juicer_mb_s_per_core": DATA_JUICER_MB_S_PER_CORE,
+        "same_output": len(digests) == 1,
+        "kept": results["local_1proc"][3],
+        "cpus": os.cpu_count(),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
+    }
+    if len(digests) != 1:
+        raise SystemExit(f"engines wrote different outputs: {result}")
+    print("RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
