@@ -162,11 +162,14 @@ def resume(run_dir: Path) -> Path:
     status, _, _ = run_status(run_dir)
     if status == "running":
         raise LaunchError(f"{run_dir.name} is running; nothing to resume")
-    recipe = run_dir / "recipe.yaml"
-    if not recipe.exists():
-        raise LaunchError(f"{run_dir.name}: no recipe.yaml; launch it from its recipe instead")
     state = read_state(run_dir / LAUNCH_STATE) or read_state(run_dir / "run.json") or {}
     cwd = Path(state["cwd"]) if state.get("cwd") else None  # relative data paths, as first run
+    recipe = run_dir / "recipe.yaml"
+    if not recipe.exists():  # stopped before it began: the launch command again
+        argv = state.get("argv", [])
+        if "run" not in argv or not (run_dir / LAUNCH_STATE).exists():
+            raise LaunchError(f"{run_dir.name}: no recipe.yaml; launch it from its recipe instead")
+        return start_detached(run_dir, argv[argv.index("run") + 1 :], cwd=cwd)
     checked = check_recipe_file(recipe, [])
     if checked.errors:
         raise LaunchError("the run's recipe fails check:\n" + "\n".join(checked.errors))

@@ -39,6 +39,7 @@ def run_ui(
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(128)  # connections wait in the backlog from now on, before uvicorn starts
     bound = sock.getsockname()[1]
     app = create_app(runs_dir, recipes_dir=recipes_dir, token=token)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2)

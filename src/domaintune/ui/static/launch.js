@@ -20,8 +20,11 @@ function showErrors(box, errors) {
   else { d.className = "ok"; d.textContent = "check: ok"; }
   box.appendChild(d);
 }
+let latest = 0;  // answers can arrive out of order: only the newest request's is shown
 async function check() {
+  const mine = ++latest;
   const [, got] = await send("/api/check");
+  if (mine !== latest) return got.ok;
   showErrors($("check-result"), got.errors || [String(got.error)]);
   $("command").textContent = got.command || "";
   $("launch").disabled = !got.ok;

@@ -38,6 +38,12 @@ const CHARTS = [
   }],
 ];
 
+function fmt(v) {  // 3 significant digits: learning rates are 1e-5 .. 1e-3
+  if (v === null) return "";
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-2 || a >= 1e5) ? v.toExponential(1) : String(Number(v.toPrecision(3)));
+}
+
 function seriesData(rows, pick) {
   const steps = [], cols = {};
   rows.forEach((r, i) => {
@@ -69,6 +75,7 @@ function draw(stage) {
       const opts = {
         title, width: Math.min(box.parentElement.clientWidth / 2 - 16, 520), height: 220,
         scales: {x: {time: false}},
+        axes: [{}, {size: 64, values: (u, ticks) => ticks.map(fmt)}],
         series: [{label: "step"}, ...names.map((n, i) => ({
           label: n, stroke: COLORS[i % COLORS.length], spanGaps: true, width: 1.5,
           points: {show: data[0].length < 60}}))],
