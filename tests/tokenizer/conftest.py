@@ -48,3 +48,22 @@ def expanded_model(tmp_path_factory, tiny_model_dir, medical_corpus):
     out = tmp_path_factory.mktemp("model-x") / "model"
     rec = expand_model(tiny_model_dir, [medical_corpus], add=64, out=out, min_freq=2)
     return out, rec
+
+
+@pytest.fixture(scope="session")
+def sp_tokenizer_dir(tmp_path_factory):
+    """A Llama-2-like SentencePiece BPE (byte fallback, 4,000 pieces, 1% Chinese lines)."""
+    from domaintune.models import bundled_texts
+    from domaintune.tokenizer.builders import build_llama2_like
+
+    out = tmp_path_factory.mktemp("sp") / "tok"
+    return build_llama2_like(out, list(bundled_texts())[::2], vocab_size=4000)
+
+
+@pytest.fixture(scope="session")
+def expanded_sp(tmp_path_factory, sp_tokenizer_dir, medical_corpus):
+    from domaintune.tokenizer import expand_model
+
+    out = tmp_path_factory.mktemp("sp-x") / "tok"
+    rec = expand_model(sp_tokenizer_dir, [medical_corpus], add=1000, out=out, min_freq=2)
+    return sp_tokenizer_dir, out, rec

@@ -36,9 +36,10 @@ def bundled_texts(every: int = 1) -> list[str]:
 SAMPLES = [pytest.param(12, id="sample"), pytest.param(1, id="all", marks=pytest.mark.slow)]
 
 
-@pytest.fixture(scope="module", params=["bpe"])
-def pair(request, expanded_bpe):
-    old_dir, new_dir, rec = {"bpe": expanded_bpe}[request.param]
+@pytest.fixture(scope="module", params=["bpe", "sp"])
+def pair(request):
+    fixture = {"bpe": "expanded_bpe", "sp": "expanded_sp"}[request.param]
+    old_dir, new_dir, rec = request.getfixturevalue(fixture)
     old = Tokenizer.from_file(str(old_dir / "tokenizer.json"))
     new = Tokenizer.from_file(str(new_dir / "tokenizer.json"))
     return old_dir, new_dir, rec, old, new
@@ -74,7 +75,7 @@ def test_no_text_encodes_longer_and_unaffected_text_is_identical(pair, every):
             assert b == a, text[:80]
             same += 1
         shorter += len(b) < len(a)
-    assert rec["added"] == 300
+    assert rec["added"] == {"byte_level": 300, "sentencepiece": 1000}[rec["kind"]]
     assert shorter > 150 and same > 150  # both kinds of text were seen
 
 
@@ -99,24 +100,52 @@ def test_special_tokens_vocab_and_merges_untouched(pair):
     assert b.all_special_ids == a.all_special_ids
     assert len(b) == len(a) + rec["added"]
     msgs = [{"role": "user", "content": "高血压怎么办"}, {"role": "assistant", "content": "ok"}]
-    render = [t.apply_chat_template(msgs, tokenize=False) for t in (a, b)]
-    assert render[0] == render[1]
+    if a.chat_template:
+        render = [t.apply_chat_template(msgs, tokenize=False) for t in (a, b)]
+        assert render[0] == render[1]
     ja = json.loads((old_dir / "tokenizer.json").read_text())
     jb = json.loads((new_dir / "tokenizer.json").read_text())
     ma, mb = ja["model"]["merges"], jb["model"]["merges"]
     assert mb[: len(ma)] == ma  # existing merge priority untouched; new merges after
-    assert len(mb) - len(ma) == sum(t["symbol"] not in ja["model"]["vocab"] for t in rec["tokens"])
+    assert mb[len(ma) :] == [t["merge"] for t in rec["tokens"] if t["merge"]]
+    assert len(mb) > len(ma)
     assert all(jb["model"]["vocab"][k] == v for k, v in ja["model"]["vocab"].items())
     assert [t["id"] for t in rec["tokens"]] == list(range(len(a), len(a) + rec["added"]))
     assert jb["added_tokens"] == ja["added_tokens"]
 
 
+# Tokens before -> after for two frequent terms: the byte-level vocabulary gets whole words; the
+# SentencePiece one first adds the characters it spelt in bytes (~800 of its 1,000).
+TERM_LENGTHS = {"byte_level": {"糖尿病": (9, 1), "诊断": (6, 1)},
+                "sentencepiece": {"糖尿病": (8, 2), "诊断": (3, 2)}}  # fmt: skip
+
+
 def test_candidates_are_cjk_and_ranked_by_tokens_saved(pair):
     _, _, rec, old, new = pair
-    saved = [t["saved"] for t in rec["tokens"]]
-    assert saved == sorted(saved, reverse=True)
+    chars = [t["saved"] for t in rec["tokens"] if not t["merge"]]  # new characters come first
+    saved = [t["saved"] for t in rec["tokens"] if t["merge"]]
+    assert saved == sorted(saved, reverse=True) and chars == sorted(chars, reverse=True)
+    assert rec["kind"] == "sentencepiece" or chars == []
     texts = [t["text"].replace("\ufffd", "") for t in rec["tokens"]]
     assert all(all("\u4e00" <= c <= "\u9fff" for c in t) for t in texts)
     # frequent terms of the corpus become one token (this weak vocabulary spells them in bytes)
-    lengths = {t: (len(old.encode(t).ids), len(new.encode(t).ids)) for t in ("糖尿病", "诊断")}
-    assert lengths == {"糖尿病": (9, 1), "诊断": (6, 1)}
+    def n(tok, text):
+        return len(tok.encode(text, add_special_tokens=False).ids)
+
+    lengths = {t: (n(old, t), n(new, t)) for t in ("糖尿病", "诊断")}
+    assert lengths == TERM_LENGTHS[rec["kind"]]
+
+
+def test_sentencepiece_model_proto_gets_the_pieces_too(expanded_sp):
+    """tokenizer.model (slow tokenizer, GGUF converters) is expanded in step: never longer."""
+    import sentencepiece as spm
+
+    old_dir, new_dir, rec = expanded_sp
+    a = spm.SentencePieceProcessor(model_file=str(old_dir / "tokenizer.model"))
+    b = spm.SentencePieceProcessor(model_file=str(new_dir / "tokenizer.model"))
+    assert b.get_piece_size() == a.get_piece_size() + rec["added"]
+    texts = bundled_texts(12)
+    la, lb = a.encode(texts), b.encode(texts)
+    assert all(len(y) <= len(x) for x, y in zip(la, lb, strict=True))
+    assert sum(map(len, lb)) < 0.9 * sum(map(len, la))
+    assert b.decode(lb) == a.decode(la)

@@ -94,7 +94,8 @@ def record(tf: TokenizerFile, new: list[NewToken], ids: list[int]) -> dict:
         "added": len(ids),
         "first_id": ids[0] if ids else None,
         "tokens": [
-            {"id": i, "text": t.text, "symbol": t.symbol, "saved": t.saved, "freq": t.freq}
+            {"id": i, "text": t.text, "symbol": t.symbol, "saved": t.saved, "freq": t.freq,
+             "merge": list(t.parts) if t.parts else None}  # fmt: skip
             for i, t in zip(ids, new, strict=True)
         ],
     }
