@@ -72,6 +72,7 @@ def _site_pages() -> list[Path]:
     return site + junk + [data_path("raw") / f"{i}.txt" for i in sorted(planted["too_short"])]
 
 
+@pytest.mark.slow
 def test_clean_on_ray_equals_local(tmp_path, ray_instance):
     from domaintune.data.clean import clean_file
 
@@ -90,8 +91,8 @@ def test_clean_on_ray_equals_local(tmp_path, ray_instance):
     assert _report(dr / "report.json") == _report(dl / "report.json")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("workers", [1, 2])
+# The default run's one Ray test (Ray's start-up, ~9 s, is most of its time); the rest are slow.
+@pytest.mark.parametrize("workers", [pytest.param(1, marks=pytest.mark.slow), 2])
 def test_dedup_on_ray_keeps_exactly_what_local_keeps(
     tmp_path, ray_instance, planted_copies, workers
 ):
@@ -126,7 +127,7 @@ def test_band_buckets_grouped_on_ray_equal_numpy(ray_instance, workers):
     sigs = rng.integers(0, 4, (5000, 16)).astype(np.uint32)  # values 0-3: buckets of many texts
     expected = band_pairs(sigs, 8, 2)
     assert len(expected) > 20000  # large buckets: leaders must agree across partitions
-    got = band_pairs_on_ray(sigs, 8, 2, workers=workers)
+    got = band_pairs_on_ray(sigs, 8, 2, workers=workers, texts_per_task=512)  # 10 map tasks
     assert np.array_equal(got, expected)
 
 
@@ -177,3 +178,42 @@ def test_interrupted_ray_run_leaves_nothing_and_a_rerun_restarts(
     dedup_documents(src, tmp_path / "local.jsonl")
     assert (out / "out.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     assert sorted(p.name for p in out.iterdir()) == ["out.jsonl", "rej.jsonl", "report.json"]
+
+
+@pytest.mark.slow
+def test_recipe_stages_on_ray_write_the_local_files_and_engine_is_volatile(
+    tmp_path, ray_instance, planted_copies
+):
+    """clean -> dedup -> decontaminate with `engine: ray` (the session's Ray): the local run's
+    files; then switching the engine back reruns nothing (it never changes what is kept)."""
+    from domaintune.io import read_manifest
+    from domaintune.pipeline import run_recipe
+    from domaintune.recipes import parse_recipe
+
+    src, _ = planted_copies
+    pages = [str(p) for p in _site_pages()[:6]]
+
+    def recipe(out: str, engine: str):
+        stages = [
+            {"name": "clean", "type": "clean", "data": [{"path": p} for p in pages]},
+            {"name": "dedup", "type": "dedup", "data": [{"path": str(src)}]},
+            {"name": "decon", "type": "decontaminate", "data": [{"from": "dedup"}],
+             "against": [{"path": str(data_path("heldout_domain.jsonl"))}]},
+        ]  # fmt: skip
+        for stage in stages:
+            stage["engine"] = engine
+        raw = {"name": "r", "output_dir": str(tmp_path / out), "stages": stages,
+               "model": {"path": str(tmp_path / "no-model-needed")}}  # fmt: skip
+        return parse_recipe(raw)
+
+    ray_counts = run_recipe(recipe("ray", "ray"))
+    local_counts = run_recipe(recipe("local", "local"))
+    assert ray_counts == local_counts
+    assert ray_counts["dedup"]["rejected"] == 90
+    for stage in ("clean", "dedup", "decon"):
+        for name in ("data.jsonl", "rejects.jsonl"):
+            ray_bytes = (tmp_path / "ray" / stage / name).read_bytes()
+            assert ray_bytes == (tmp_path / "local" / stage / name).read_bytes(), (stage, name)
+    created = {s: read_manifest(tmp_path / "ray" / s)["created_at_ns"] for s in ray_counts}
+    run_recipe(recipe("ray", "local"))
+    assert {s: read_manifest(tmp_path / "ray" / s)["created_at_ns"] for s in created} == created

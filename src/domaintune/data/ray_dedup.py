@@ -66,22 +66,28 @@ def _reduce_buckets(n: int, rows: int, *pieces: list) -> np.ndarray:
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
-def _bounded(refs: Iterator[Any], limit: int | None) -> list[Any]:
-    """Submit tasks lazily, at most `limit` unfinished at a time (None: no limit)."""
+def _bounded(calls: Iterator[Any], limit: int | None) -> list[Any]:
+    """Submit tasks lazily, at most `limit` unfinished at a time (None: no limit). A call gives
+    one ref, or a list of refs (num_returns > 1: they are ready together)."""
     import ray
 
     submitted: list[Any] = []
-    for ref in refs:
-        if limit is not None:
-            unfinished = submitted
-            while len(unfinished) >= limit:
-                _, unfinished = ray.wait(unfinished, num_returns=len(unfinished) - limit + 1)
-        submitted.append(ref)
+    pending: list[Any] = []
+    for refs in calls:
+        while limit is not None and len(pending) >= limit:
+            _, pending = ray.wait(pending, num_returns=1)
+        submitted.append(refs)
+        pending.append(refs[0] if isinstance(refs, list) else refs)
     return submitted
 
 
 def band_pairs_on_ray(
-    signatures: np.ndarray, bands: int, rows: int, *, workers: int | None = None
+    signatures: np.ndarray,
+    bands: int,
+    rows: int,
+    *,
+    workers: int | None = None,
+    texts_per_task: int = _TEXTS_PER_TASK,
 ) -> np.ndarray:
     """`minhash.band_pairs` on Ray: int64 [pairs, 2] (later index, leader), unique, sorted."""
     import ray
@@ -91,9 +97,9 @@ def band_pairs_on_ray(
         return np.empty((0, 2), dtype=np.int64)
     partitions = max(1, workers or int(ray.cluster_resources().get("CPU", 1)))
     map_task = ray.remote(num_returns=partitions)(_map_band_keys)
-    starts = range(0, n, _TEXTS_PER_TASK)
+    starts = range(0, n, texts_per_task)
     mapped = _bounded(
-        (map_task.remote(signatures[s : s + _TEXTS_PER_TASK], s, bands, rows, partitions)
+        (map_task.remote(signatures[s : s + texts_per_task], s, bands, rows, partitions)
          for s in starts),
         workers,
     )  # fmt: skip
