@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ui.ui_helpers import tools
+
 
 @pytest.fixture
 def ui_dirs(tmp_path):
@@ -20,4 +22,4 @@ def client(ui_dirs, tmp_path):
     from domaintune.ui import create_app
 
     runs, recipes = ui_dirs
-    return TestClient(create_app(runs, recipes_dir=recipes, workdir=tmp_path))
+    return TestClient(create_app(runs, recipes_dir=recipes, tools=tools(), workdir=tmp_path))

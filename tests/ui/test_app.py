@@ -13,7 +13,7 @@ import pytest
 
 from domaintune.resources import recipe_path
 from domaintune.ui import list_runs, run_status
-from ui.ui_helpers import dead_state, live_state, make_run, metrics_rows, write_metrics
+from ui.ui_helpers import dead_state, live_state, make_run, metrics_rows, tools, write_metrics
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "domaintune" / "ui" / "static"
 
@@ -123,7 +123,8 @@ def test_token_is_required_when_set(ui_dirs, tmp_path):
     from domaintune.ui import create_app
 
     runs, recipes = ui_dirs
-    c = TestClient(create_app(runs, recipes_dir=recipes, token="s3cret", workdir=tmp_path))
+    app = create_app(runs, recipes_dir=recipes, tools=tools(), token="s3cret", workdir=tmp_path)
+    c = TestClient(app)
     assert c.get("/").status_code == 401
     assert c.get("/api/runs", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert c.get("/api/runs", headers={"Authorization": "Bearer s3cret"}).json() == []
@@ -209,3 +210,16 @@ def test_the_chart_library_is_vendored_and_served(client):
         assert client.get(f"/static/{name}").content == (STATIC / name).read_bytes()
     pages = [client.get(u).text for u in ("/", "/launch", "/memory", "/data", "/playground")]
     assert not any(re.search(r'(src|href)="(https?:)?//', p) for p in pages)  # nothing remote
+
+
+def test_the_documented_example_runs(ui_dirs, monkeypatch, capsys):
+    doc = Path(__file__).resolve().parents[2] / "docs" / "ui.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) == 1
+    runs, _ = ui_dirs
+    make_run(runs, "r1", state=dead_state())
+    monkeypatch.chdir(runs.parent)
+    exec(compile(blocks[0], "docs/ui.md", "exec"), {})  # noqa: S102
+    assert capsys.readouterr().out == (
+        "r1 interrupted [('clean', 'complete'), ('cpt', 'interrupted')]\n"
+    )

@@ -98,3 +98,11 @@ class UiProcess:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
             self.proc.wait(timeout=15)
+
+
+def tools():
+    """The entry layer's recipe functions, as `domaintune ui` hands them to the app."""
+    from domaintune.recipes import load_recipe, recipe_problems
+    from domaintune.ui import RecipeTools
+
+    return RecipeTools(load_recipe, recipe_problems)

@@ -11,6 +11,7 @@ from typing import Any
 
 from domaintune.ui.launch import (
     LaunchError,
+    RecipeTools,
     check_recipe_text,
     command_preview,
     launch,
@@ -21,6 +22,7 @@ from domaintune.ui.runs import RunInfo, StageInfo, list_runs, run_info, run_stat
 
 __all__ = [
     "LaunchError",
+    "RecipeTools",
     "RunInfo",
     "StageInfo",
     "check_recipe_text",

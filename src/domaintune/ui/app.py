@@ -28,6 +28,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a run or saved recip
 class UiConfig:
     runs_dir: Path
     recipes_dir: Path
+    tools: Any  # launch.RecipeTools: how recipes are read and checked (the entry layer's)
     token: str | None = None
     workdir: Path = Path(".")  # launched runs start here (recipes' relative data paths)
 
@@ -65,17 +66,21 @@ def create_app(
     runs_dir: str | Path = "runs",
     *,
     recipes_dir: str | Path = "recipes",
+    tools: Any,
     token: str | None = None,
     workdir: str | Path | None = None,
 ) -> FastAPI:
-    """The UI app over a runs folder and a saved-recipes folder (both created if missing)."""
+    """The UI app over a runs folder and a saved-recipes folder (both created if missing).
+
+    `tools`: a `launch.RecipeTools` (`recipes.load_recipe`, `recipes.recipe_problems`).
+    """
     from domaintune.ui import pages_launch, pages_runs, pages_tools
 
     runs, recipes = Path(runs_dir), Path(recipes_dir)
     runs.mkdir(parents=True, exist_ok=True)
     recipes.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="domaintune ui", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.ui = UiConfig(runs.resolve(), recipes.resolve(), token or None,
+    app.state.ui = UiConfig(runs.resolve(), recipes.resolve(), tools, token or None,
                             Path(workdir or Path.cwd()).resolve())  # fmt: skip
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -16,8 +16,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from domaintune.io import write_json
 from domaintune.ui.runs import run_status
@@ -26,6 +28,18 @@ from domaintune.ui.runstate import EXIT_STATE, LAUNCH_STATE, LOG_FILE, process_r
 
 class LaunchError(ValueError):
     """A run that cannot be started or stopped, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class RecipeTools:
+    """How recipes are read and checked: `recipes.load_recipe` and `recipes.recipe_problems`.
+
+    They belong to the entry layer, which a stage package such as this one does not import;
+    `domaintune ui` (cli.py) hands them in, as do tests and scripts (see docs/ui.md).
+    """
+
+    load: Callable[[Path, list[str]], Any]  # (path, overrides) -> Recipe; raises ConfigError
+    problems: Callable[[Any], list[str]]  # Recipe -> what would fail at run time
 
 
 @dataclass
@@ -37,26 +51,29 @@ class Checked:
     resolved: str | None = None  # the resolved YAML, as `check` prints it
 
 
-def check_recipe_file(path: Path, overrides: list[str], *, shown_as: str | None = None) -> Checked:
+def check_recipe_file(
+    path: Path, overrides: list[str], tools: RecipeTools, *, shown_as: str | None = None
+) -> Checked:
     """Validate keys and values (errors say "did you mean"), then that paths exist."""
     from domaintune.config import ConfigError
-    from domaintune.recipes import load_recipe, recipe_problems
 
     try:
-        recipe = load_recipe(path, overrides)
+        recipe = tools.load(path, overrides)
     except (ConfigError, FileNotFoundError) as err:
         text = str(err).replace(str(path), shown_as) if shown_as else str(err)
         return Checked(errors=text.splitlines())
-    problems = recipe_problems(recipe)
+    problems = tools.problems(recipe)
     return Checked(errors=problems, name=recipe.name, resolved=recipe.to_yaml())
 
 
-def check_recipe_text(text: str, overrides: list[str], *, shown_as: str = "recipe.yaml") -> Checked:
+def check_recipe_text(
+    text: str, overrides: list[str], tools: RecipeTools, *, shown_as: str = "recipe.yaml"
+) -> Checked:
     """`check_recipe_file` on YAML text (errors name `shown_as` and its line)."""
     with tempfile.TemporaryDirectory(prefix="domaintune-ui-") as tmp:
         path = Path(tmp) / Path(shown_as).name
         path.write_text(text, encoding="utf-8")
-        return check_recipe_file(path, overrides, shown_as=shown_as)
+        return check_recipe_file(path, overrides, tools, shown_as=shown_as)
 
 
 def run_overrides(run_dir: Path, overrides: list[str]) -> list[str]:
@@ -78,17 +95,24 @@ def command_preview(recipe: str | Path, overrides: list[str]) -> str:
     return shlex.join(run_command(recipe, overrides))
 
 
-def launch(recipe: Path, overrides: list[str], runs_dir: Path, *, cwd: Path | None = None) -> Path:
+def launch(
+    recipe: Path,
+    overrides: list[str],
+    runs_dir: Path,
+    tools: RecipeTools,
+    *,
+    cwd: Path | None = None,
+) -> Path:
     """Start the recipe as a detached run under `runs_dir`; return its run directory.
 
     Refuses a recipe that fails `check` and a run directory whose run is still running.
     """
-    checked = check_recipe_file(recipe, overrides)
+    checked = check_recipe_file(recipe, overrides, tools)
     if checked.errors:
         raise LaunchError("the recipe fails check:\n" + "\n".join(checked.errors))
     run_dir = Path(runs_dir).resolve() / checked.name
     full = run_overrides(run_dir, overrides)
-    rechecked = check_recipe_file(recipe, full)
+    rechecked = check_recipe_file(recipe, full, tools)
     if rechecked.errors:
         raise LaunchError("the recipe fails check:\n" + "\n".join(rechecked.errors))
     return start_detached(run_dir, run_command(recipe, full)[2:], cwd=cwd)
@@ -155,7 +179,7 @@ def _signal(pid: int, group: int | None, sig: int) -> None:
         pass
 
 
-def resume(run_dir: Path) -> Path:
+def resume(run_dir: Path, tools: RecipeTools) -> Path:
     """Start an interrupted or failed run again from its resolved recipe (same settings, so
     complete stages are skipped and an interrupted training stage continues from its checkpoint).
     """
@@ -170,7 +194,7 @@ def resume(run_dir: Path) -> Path:
         if "run" not in argv or not (run_dir / LAUNCH_STATE).exists():
             raise LaunchError(f"{run_dir.name}: no recipe.yaml; launch it from its recipe instead")
         return start_detached(run_dir, argv[argv.index("run") + 1 :], cwd=cwd)
-    checked = check_recipe_file(recipe, [])
+    checked = check_recipe_file(recipe, [], tools)
     if checked.errors:
         raise LaunchError("the run's recipe fails check:\n" + "\n".join(checked.errors))
     return start_detached(run_dir, [str(recipe.resolve())], cwd=cwd)

@@ -74,7 +74,8 @@ def check_json(request: Request, form: RecipeForm) -> dict[str, Any]:
     """`domaintune check` on the edited YAML: errors (with "did you mean"), the command."""
     cfg = config_of(request)
     saved = _saved_path(request, form)
-    checked = check_recipe_text(form.yaml, form.overrides, shown_as=_shown(saved, cfg.workdir))
+    shown = _shown(saved, cfg.workdir)
+    checked = check_recipe_text(form.yaml, form.overrides, cfg.tools, shown_as=shown)
     command = None
     if checked.name:
         run_dir = _shown(cfg.runs_dir / checked.name, cfg.workdir)
@@ -89,12 +90,13 @@ def launch_json(request: Request, form: RecipeForm) -> dict[str, Any]:
     """Save the YAML as a recipe in the recipes folder and start it detached."""
     cfg = config_of(request)
     saved = _saved_path(request, form)
-    checked = check_recipe_text(form.yaml, form.overrides, shown_as=_shown(saved, cfg.workdir))
+    shown = _shown(saved, cfg.workdir)
+    checked = check_recipe_text(form.yaml, form.overrides, cfg.tools, shown_as=shown)
     if checked.errors:
         raise HTTPException(422, {"message": "the recipe fails check", "errors": checked.errors})
     write_text(saved, form.yaml)
     try:
-        run_dir = launch(saved, form.overrides, cfg.runs_dir, cwd=cfg.workdir)
+        run_dir = launch(saved, form.overrides, cfg.runs_dir, cfg.tools, cwd=cfg.workdir)
     except LaunchError as err:
         raise HTTPException(409, str(err)) from None
     return {"run": run_dir.name, "url": f"/runs/{run_dir.name}", "recipe": str(saved)}
@@ -112,7 +114,7 @@ def stop_json(request: Request, name: str) -> dict[str, Any]:
 @router.post("/api/runs/{name}/resume")
 def resume_json(request: Request, name: str) -> dict[str, Any]:
     try:
-        run_dir = resume(run_dir_of(request, name))
+        run_dir = resume(run_dir_of(request, name), config_of(request).tools)
     except LaunchError as err:
         raise HTTPException(409, str(err)) from None
     return {"run": run_dir.name, "url": f"/runs/{run_dir.name}"}

@@ -19,6 +19,7 @@ def run_ui(
     runs_dir: str | Path = "runs",
     *,
     recipes_dir: str | Path = "recipes",
+    tools: Any,
     host: str = "127.0.0.1",
     port: int = 7860,
     token: str | None = None,
@@ -41,7 +42,7 @@ def run_ui(
     sock.bind((host, port))
     sock.listen(128)  # connections wait in the backlog from now on, before uvicorn starts
     bound = sock.getsockname()[1]
-    app = create_app(runs_dir, recipes_dir=recipes_dir, token=token)
+    app = create_app(runs_dir, recipes_dir=recipes_dir, tools=tools, token=token)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2)
     shown = f"[{host}]" if ":" in host else host
     link = f"http://{shown}:{bound}/" + (f"?token={token}" if token else "")
