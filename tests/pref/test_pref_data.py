@@ -7,12 +7,8 @@ import json
 
 import pytest
 
-from domaintune.data.pref import (
-    convert_pref,
-    read_pref,
-    render_pref,
-    validate_pref,
-)
+from domaintune.data.pref import render_pref
+from domaintune.data.pref_io import convert_pref, read_pref, validate_pref
 from domaintune.templates import IGNORE_INDEX, encode_conversation, get_template, list_templates
 from template_helpers import family_tokenizer
 

@@ -43,7 +43,7 @@ def validate(
     tok = _load_tokenizer(tokenizer) if tokenizer is not None else None
     try:
         if pref:
-            from domaintune.data.pref import validate_pref
+            from domaintune.data.pref_io import validate_pref
 
             report = validate_pref(
                 file, tokenizer=tok, template=template, max_len=max_len, drop_invalid=drop_invalid
@@ -95,7 +95,7 @@ def convert(
 ) -> None:
     """Convert a conversation file to another format without losing anything."""
     from domaintune.data.convert import TARGETS, convert_file
-    from domaintune.data.pref import PREF_TARGETS, convert_pref
+    from domaintune.data.pref_io import PREF_TARGETS, convert_pref
     from domaintune.records import DataError
 
     targets = PREF_TARGETS if pref else TARGETS

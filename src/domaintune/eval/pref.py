@@ -128,7 +128,7 @@ def evaluate_pref_file(
     dtype: str = "float32",
 ) -> dict[str, Any]:
     """Load the model (and reference), read the pairs, return `pref_accuracy`'s result."""
-    from domaintune.data.pref import read_pref
+    from domaintune.data.pref_io import read_pref
     from domaintune.models import load_for_eval
 
     model, tokenizer = load_for_eval(model_dir, dtype=dtype)

@@ -207,7 +207,7 @@ def encode_pref_rows(
 
 
 def _read_rows(paths: list[Path], kind: str, fraction: float, seed: int) -> list:
-    from domaintune.data.pref import read_pref
+    from domaintune.data.pref_io import read_pref
     from domaintune.train.data import sample_fraction
 
     rows = []
