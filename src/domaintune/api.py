@@ -16,10 +16,15 @@ from domaintune.io import read_manifest
 
 @dataclass
 class RunResult:
-    """A finished run: its directory and each stage's counts (as in its manifest.json)."""
+    """A finished run: its directory and each stage's counts (as in its manifest.json).
+
+    A recipe with `sweep:` gives one RunResult per variant in `variants` (its folder under
+    `run_dir`), and `sweep` holds `sweep.json`: each variant's figures side by side."""
 
     run_dir: Path
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variants: dict[str, RunResult] = field(default_factory=dict)
+    sweep: dict[str, Any] | None = None
 
     def manifest(self, stage: str) -> dict[str, Any]:
         found = read_manifest(self.run_dir / stage)
@@ -74,4 +79,13 @@ def run(
     if problems:
         raise ConfigError("\n".join(problems))
     counts = run_recipe(r, only=list(stages) if stages else None, resume=resume, force=force)
-    return RunResult(r.run_dir, counts)
+    if not r.sweep:
+        return RunResult(r.run_dir, counts)
+    from domaintune.report.sweep import read_sweep
+
+    summary = read_sweep(r.run_dir) or {"variants": {}}
+    variants = {
+        name: RunResult(Path(summary["variants"][name]["dir"]), by_stage)
+        for name, by_stage in counts.items()
+    }
+    return RunResult(r.run_dir, variants=variants, sweep=summary)

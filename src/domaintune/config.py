@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SerializeAsAny,
     ValidationError,
     model_validator,
@@ -235,6 +236,33 @@ class Recipe(_Section):
     model: ModelConfig
     train: TrainConfig = TrainConfig()
     stages: list[SerializeAsAny[StageBase]] = Field(min_length=1)
+    sweep: dict[str, Any] | None = Field(
+        None,
+        description="variants to run side by side: dotted field -> list of values (a grid, as "
+        "--set spells fields; stages.NAME: [true, false] turns a stage on/off), and/or "
+        "variants: {name: {field: value}} (docs/experiments.md)",
+    )
+    # With `sweep:`, the mapping the recipe was validated from (overrides applied, before
+    # train: inheritance): a variant is this mapping with its overrides, validated again.
+    _raw: dict | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _check_sweep(self) -> Recipe:
+        for key, values in (self.sweep or {}).items():
+            if key == "variants":
+                if (
+                    not isinstance(values, dict)
+                    or not values
+                    or not all(isinstance(v, dict) for v in values.values())
+                ):
+                    raise ValueError(
+                        "sweep.variants: give a mapping of variant name -> {field: value}"
+                    )
+            elif not isinstance(values, list) or not values:
+                raise ValueError(
+                    f"sweep.{key}: give a non-empty list of values, e.g. {key}: [1.0e-4, 3.0e-4]"
+                )
+        return self
 
     @property
     def run_dir(self) -> Path:
@@ -248,6 +276,8 @@ class Recipe(_Section):
 
     def to_yaml(self) -> str:
         data = self.model_dump(mode="json", by_alias=True)
+        if data.get("sweep") is None:
+            data.pop("sweep", None)  # a recipe without variants reads as before
         return yaml.safe_dump(_drop_unset_sources(data), sort_keys=False, allow_unicode=True)
 
 
@@ -336,7 +366,10 @@ def _inherited(loc: tuple, raw: Any) -> bool:
         block = raw["stages"][loc[1]]["train"]
     except (KeyError, IndexError, TypeError):
         return False
-    return isinstance(block, _LineDict) and loc[3] not in block.lines
+    top = raw.get("train") if isinstance(raw, dict) else None
+    # A key the stage's own block got from --set (or a sweep) has no line; it is the stage's.
+    from_top = isinstance(top, dict) and loc[3] in top
+    return isinstance(block, _LineDict) and loc[3] not in block.lines and from_top
 
 
 def _format_errors(
@@ -383,7 +416,8 @@ def _set_override(raw: dict, assignment: str) -> None:
     node: Any = raw
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
-            node = _stage_by_name(node, part, key)
+            pick = _list_item if part.isdigit() else _stage_by_name
+            node = pick(node, part, key)
             continue
         if not isinstance(node.get(part), dict | list):
             node[part] = {}
@@ -391,11 +425,22 @@ def _set_override(raw: dict, assignment: str) -> None:
         if i == 0 and part == "stages" and not isinstance(node, list):
             raise ConfigError(f"--set {key}: recipe has no stages list")
     last = parts[-1]
+    if isinstance(node, list) and last.isdigit():
+        _list_item(node, last, key)
+        node[int(last)] = yaml.safe_load(value)
+        return
     if isinstance(node, list):
         raise ConfigError(
             f"--set {key}: name a field inside the stage, e.g. stages.sft.train.max_len"
         )
     node[last] = yaml.safe_load(value)
+
+
+def _list_item(items: list, index: str, key: str) -> Any:
+    """`--set stages.cpt.data.1.share=0.3`: item 1 (from 0) of a list."""
+    if int(index) >= len(items):
+        raise ConfigError(f"--set {key}: the list has {len(items)} items (numbered from 0)")
+    return items[int(index)]
 
 
 def _stage_by_name(stages: list, name: str, key: str) -> dict:
@@ -486,6 +531,7 @@ def validate_recipe(
     raw = copy.deepcopy(raw)  # overrides and inherited train: blocks never touch the caller's
     for assignment in overrides:
         _set_override(raw, assignment)
+    given = copy.deepcopy(raw)
     _inherit_train(raw, stage_types)
     stages, errors = _stage_objects(raw, source, stage_types)
     recipe = None
@@ -497,6 +543,8 @@ def validate_recipe(
         errors += _check_refs(recipe, raw, source)
     if errors:
         raise ConfigError("\n".join(dict.fromkeys(errors)))
+    if recipe.sweep:
+        recipe._raw = given  # only a sweep needs it (recipes compare their private fields too)
     return recipe
 
 

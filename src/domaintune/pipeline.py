@@ -16,7 +16,9 @@ if the settings are changed back.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -28,7 +30,7 @@ from typing import Any
 from rich.console import Console
 
 from domaintune import distributed
-from domaintune.config import Recipe, StageBase
+from domaintune.config import ConfigError, Recipe, StageBase
 from domaintune.io import read_manifest, sha256_of_files, write_manifest, write_text
 from domaintune.recipes import stage_runner
 from domaintune.resources import resolve
@@ -95,7 +97,13 @@ def stage_fingerprint(
     return fingerprint(settings, recipe.seed, upstream_fps, data, missing)
 
 
-def ensure_base_model(recipe: Recipe, console: Console) -> str:
+def ensure_base_model(
+    recipe: Recipe,
+    console: Console,
+    *,
+    reuse: Path | None = None,
+    events: dict[str, str] | None = None,
+) -> str:
     """The base model's fingerprint; builds the built-in tiny model into the run directory."""
     model = recipe.model
     if model.path != BUILTIN_TINY:
@@ -107,6 +115,8 @@ def ensure_base_model(recipe: Recipe, console: Console) -> str:
     data = sha256_of_files(data_path(f) for f in TOKENIZER_FILES)
     fp = fingerprint(model.model_dump(mode="json"), sorted(data.values()))
     out = recipe.run_dir / BASE_MODEL_DIR
+    if distributed.is_main_process():
+        _reuse(out, fp, reuse, console, events)
     if distributed.is_main_process() and not is_complete(out, fp):
         _build_base_model(recipe, out, fp, console)
     distributed.barrier()  # the other ranks load what rank 0 built
@@ -145,20 +155,26 @@ def run_recipe(
     resume: bool = True,
     console: Console | None = None,
     force: bool = False,
+    reuse: Path | None = None,
+    events: dict[str, str] | None = None,
 ) -> dict[str, dict]:
     """Run the recipe's stages (or only those named), skipping the ones already complete.
 
     Under torchrun / accelerate launch every rank calls this: rank 0 writes the run's files and
     decides which stages to skip; the other ranks follow its decisions and print nothing.
-    Returns each stage's counts (its manifest's).
+    Returns each stage's counts (its manifest's); for a recipe with `sweep:`, each variant's.
+    `reuse`: a folder whose complete stages (at depth 2 or 3) with the same fingerprint are
+    hard-linked in instead of run (sweep variants); `events` gets stage -> ran/skipped/reused.
     """
+    if recipe.sweep:
+        return run_sweep(recipe, only=only, resume=resume, console=console, force=force)
     distributed.init_process_group()
     main = distributed.is_main_process()
     console = (console or Console()) if main else Console(quiet=True)
     if main:
         recipe.run_dir.mkdir(parents=True, exist_ok=True)
         write_text(recipe.run_dir / "recipe.yaml", recipe.to_yaml())
-    fps = {"base": ensure_base_model(recipe, console)}
+    fps = {"base": ensure_base_model(recipe, console, reuse=reuse, events=events)}
     outcomes = {}
     for stage in recipe.stages:
         hashes = input_hashes(stage, recipe)
@@ -170,14 +186,19 @@ def run_recipe(
         out = recipe.run_dir / stage.name
         if main:
             _bring_back(out, fp, console)
+            _reuse(out, fp, reuse, console, events)
         # Rank 0 decides for all: a rank reading the manifest while rank 0 rewrites it could
         # decide otherwise, and ranks that disagree wait for each other forever.
         if distributed.broadcast_from_main(main and is_complete(out, fp)):
             outcomes[stage.name] = read_manifest(out)["counts"]
             console.print(f"[green]{stage.name}: complete, skipped[/] {_skip_note(stage, out)}")
+            if events is not None:
+                events.setdefault(stage.name, "skipped")
             continue
         ctx = StageContext(recipe, out, console, resume=resume, force=force)
         outcomes[stage.name] = _run_stage(ctx, stage, fp, fps, hashes)
+        if events is not None:
+            events[stage.name] = "ran"
         _kill_point(f"after:{stage.name}")
     from domaintune.report import write_report
 
@@ -191,6 +212,11 @@ def summary_tables(recipe: Recipe, outcomes: dict[str, dict]) -> list:
     """What a finished run prints last: the data stages' counts, then each stage's own tables."""
     from rich.table import Table
 
+    if recipe.sweep:
+        from domaintune.report.sweep import read_sweep, rich_tables
+
+        summary = read_sweep(recipe.run_dir)
+        return rich_tables(summary) if summary else []
     data = [s for s in recipe.stages if s.produces == "data" and s.name in outcomes]
     tables: list = []
     if data:
@@ -299,3 +325,162 @@ def _check_counts(name: str, counts: dict) -> None:
     rejected = sum(counts.get("rejected_by_reason", {}).values())
     if counts["read"] != counts["kept"] + counts["rejected"] or rejected != counts["rejected"]:
         raise AssertionError(f"stage {name!r}: counts do not add up: {counts}")
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def _reuse(
+    out: Path, fp: str, pool: Path | None, console: Console, events: dict[str, str] | None
+) -> None:
+    """Hard-link in a complete stage folder with this fingerprint from under `pool`, if any.
+
+    Same fingerprint = same settings, seed, upstream and data, so the same results (the cache
+    the runner already trusts to skip a stage). Only when `out` does not exist yet."""
+    if pool is None or out.exists() or not pool.exists():
+        return
+    found = [m.parent for pat in ("*/*/manifest.json", "*/*/*/manifest.json")
+             for m in sorted(pool.glob(pat))]  # fmt: skip
+    for src in found:
+        if src == out or any(p.startswith(".") for p in src.relative_to(pool).parts):
+            continue
+        if is_complete(src, fp):
+            _link_tree(src, out)
+            console.print(f"[green]{out.name}: reused[/] from {src} (same fingerprint {fp})")
+            if events is not None:
+                events[out.name] = "reused"
+            return
+
+
+def _link_tree(src: Path, out: Path) -> None:
+    """Copy a folder as hard links (a plain copy across file systems), then rename into place."""
+
+    def link(a: str, b: str) -> None:
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    tmp = out.with_name(f".{out.name}.reuse-tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src, tmp, copy_function=link, symlinks=True)
+    tmp.rename(out)
+
+
+def _label(key: str, keys: list[str]) -> str:
+    """A grid axis' short name in variant names: its last named part unless two keys share it."""
+    short = [p for p in key.split(".") if not p.isdigit()][-1]
+    same = [k for k in keys if [p for p in k.split(".") if not p.isdigit()][-1] == short]
+    return short if len(same) == 1 else key
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def sweep_variants(sweep: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Variant name -> its overrides: the named `variants:` crossed with the grid of the others.
+
+    `{variants: {a: {x: 1}}, seed: [1, 2]}` -> `{"a,seed=1": {x: 1, seed: 1}, "a,seed=2": ...}`.
+    """
+    named = dict(sweep.get("variants") or {"": {}})
+    axes = {k: v for k, v in sweep.items() if k != "variants"}
+    keys = list(axes)
+    out: dict[str, dict[str, Any]] = {}
+    for name, over in named.items():
+        for combo in itertools.product(*(axes[k] for k in keys)):
+            parts = [name] if name else []
+            parts += [f"{_label(k, keys)}={_show(v)}" for k, v in zip(keys, combo, strict=True)]
+            label = ",".join(parts).replace("/", "_") or "default"
+            out[label] = {**over, **dict(zip(keys, combo, strict=True))}
+    return out
+
+
+def _drop_stage(raw: dict, name: str) -> None:
+    """`stages.NAME: false`: remove a model stage; what trained from it trains from its model."""
+    stages = raw.get("stages") or []
+    gone = next((s for s in stages if isinstance(s, dict) and s.get("name") == name), None)
+    if gone is None:
+        raise ConfigError(f"sweep: stages.{name}: no stage named {name!r}")
+    source = gone.get("model_from") or "base"
+    raw["stages"] = [s for s in stages if s is not gone]
+    for s in raw["stages"]:
+        if f'"from": "{name}"' in json.dumps(s):
+            raise ConfigError(
+                f"sweep: stages.{name}: stage {s.get('name')!r} reads its data (from: {name}); "
+                "only a stage that trains a model can be turned off"
+            )
+        if s.get("model_from") == name:
+            s["model_from"] = source
+        if isinstance(s.get("models"), list):
+            s["models"] = [m for m in s["models"] if m != name]
+
+
+def _is_switch(key: str, value: Any) -> bool:
+    """`stages.NAME: true/false` turns a stage on or off."""
+    parts = key.split(".")
+    return len(parts) == 2 and parts[0] == "stages" and isinstance(value, bool)
+
+
+def variant_recipes(recipe: Recipe) -> dict[str, Recipe]:
+    """Each sweep variant as a recipe of its own, run into `<run_dir>/<variant>/`."""
+    from domaintune.recipes import parse_recipe
+
+    base = copy.deepcopy(recipe._raw or recipe.model_dump(mode="json", by_alias=True))
+    base.pop("sweep", None)
+    out = {}
+    for name, over in sweep_variants(recipe.sweep or {}).items():
+        raw = copy.deepcopy(base)
+        switches = {k: v for k, v in over.items() if _is_switch(k, v)}
+        for key, on in switches.items():
+            if not on:
+                _drop_stage(raw, key.split(".")[1])
+        off = tuple(f"{k}." for k, on in switches.items() if not on)
+        sets = [
+            f"{k}={json.dumps(v)}"
+            for k, v in over.items()
+            if k not in switches and not k.startswith(off)  # fields of a stage turned off
+        ]
+        raw["output_dir"] = str(recipe.run_dir / name)
+        try:
+            out[name] = parse_recipe(raw, source=f"sweep variant {name!r}", overrides=sets)
+        except ConfigError as err:
+            raise ConfigError(f"sweep variant {name!r} ({over}):\n{err}") from None
+    return out
+
+
+def run_sweep(
+    recipe: Recipe,
+    *,
+    only: list[str] | None = None,
+    resume: bool = True,
+    console: Console | None = None,
+    force: bool = False,
+) -> dict[str, dict]:
+    """Run every sweep variant into its own folder, re-using stages other variants finished.
+
+    Returns variant -> stage -> counts; writes `sweep.json` (each variant's figures and which
+    stages ran, were skipped or reused) and the side-by-side `report.html` in the run directory.
+    """
+    from domaintune.report.sweep import write_sweep_report
+
+    console = console or Console()
+    variants = variant_recipes(recipe)
+    root = recipe.run_dir
+    root.mkdir(parents=True, exist_ok=True)
+    write_text(root / "recipe.yaml", recipe.to_yaml())
+    outcomes, events = {}, {}
+    for i, (name, variant) in enumerate(variants.items(), 1):
+        console.rule(f"[bold]variant {i}/{len(variants)}: {name}")
+        events[name] = {}
+        outcomes[name] = run_recipe(
+            variant, only=only, resume=resume, console=console, force=force,
+            reuse=root.parent, events=events[name],
+        )  # fmt: skip
+    if distributed.is_main_process():
+        write_sweep_report(root, {n: v.run_dir for n, v in variants.items()}, events)
+    return outcomes

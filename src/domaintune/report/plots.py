@@ -70,3 +70,15 @@ def series_plot(steps: list[int], values: list[float | None], title: str, ylabel
         ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes)
     ax.set(xlabel="step", ylabel=ylabel, title=title)
     return _png(plt, fig)
+
+
+def scatter_plot(
+    points: dict[str, tuple[float, float]], title: str, xlabel: str, ylabel: str
+) -> bytes:
+    """One labelled point per name (e.g. a sweep's variants)."""
+    plt, fig, ax = _figure()
+    for i, (name, (x, y)) in enumerate(points.items()):
+        ax.scatter([x], [y], color=COLORS[i % len(COLORS)], s=30)
+        ax.annotate(name, (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    return _png(plt, fig)

@@ -19,6 +19,7 @@ from domaintune.config import DataSource, PtxConfig, StageBase, TrainConfig, sou
 from domaintune.io import read_conversations, read_documents
 from domaintune.resources import resolve
 from domaintune.stages import StageContext
+from domaintune.train.cpt_prompts import CptPromptsConfig
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class TrainStage(StageBase):
     template: str | None = None
     train_on_prompt: bool = False
     mask_history: bool = Field(False, description="train only the last assistant turn")
+    # pt only: a share of documents followed by "summarise the above" and their title (§6)
+    cpt_prompts: CptPromptsConfig | None = None
 
     produces: ClassVar[str] = "model"
 
@@ -60,9 +63,11 @@ class TrainStage(StageBase):
     def volatile(self) -> frozenset[str]:
         """Evaluation and save cadence change results only through early stopping or keep_best."""
         t = self.train
+        # Unset, cpt_prompts is left out: runs from before the option keep their fingerprints.
+        unset = frozenset() if self.cpt_prompts else frozenset({"cpt_prompts"})
         if t.early_stopping_patience is None and not t.keep_best:
-            return _CADENCE | {"train.eval_steps", "train.save_steps"}
-        return _CADENCE
+            return _CADENCE | unset | {"train.eval_steps", "train.save_steps"}
+        return _CADENCE | unset
 
     @model_validator(mode="after")
     def _check(self) -> TrainStage:
@@ -73,6 +78,8 @@ class TrainStage(StageBase):
                 f"stage {self.name!r}: template, train_on_prompt, mask_history and ptx apply to "
                 "type sft only"
             )
+        if self.type == "sft" and self.cpt_prompts:
+            raise ValueError(f"stage {self.name!r}: cpt_prompts applies to type pt only")
         shares = [d.share for d in self.data]
         if any(x is not None for x in shares):
             if any(x is None for x in shares):
@@ -89,6 +96,12 @@ class TrainStage(StageBase):
             raise ValueError(
                 f"stage {self.name!r}: two data sources are both called {names}; set `name:` "
                 "on each so their losses can be told apart"
+            )
+        wrap = (self.cpt_prompts.sources or []) if self.cpt_prompts else []
+        if set(wrap) - set(names):
+            raise ValueError(
+                f"stage {self.name!r}: cpt_prompts.sources {sorted(set(wrap) - set(names))} "
+                f"are not data sources of the stage ({names})"
             )
         if self.template not in (None, "hf"):
             from domaintune.templates import get_template
@@ -196,10 +209,26 @@ def _train_sources(ctx: StageContext, stage: TrainStage) -> list:
         )
         for d in stage.data
     ]
+    if stage.cpt_prompts:
+        _add_cpt_prompts(ctx, stage, sources)
     for d in stage.ptx.data if stage.ptx else []:
         docs = sample_fraction(list(read_documents(ctx.data_paths(d))), d.fraction, seed)
         sources.append(Source(source_label(d), docs, "pt", ptx=True, path=_where(ctx, d)))
     return sources
+
+
+def _add_cpt_prompts(ctx: StageContext, stage: TrainStage, sources: list) -> None:
+    """`cpt_prompts:`: wrap a seeded share of each named source's documents (train/cpt_prompts)."""
+    from domaintune.train.cpt_prompts import apply_cpt_prompts
+
+    cfg = stage.cpt_prompts
+    for source in sources:
+        if cfg.sources is None or source.name in cfg.sources:
+            source.records, n = apply_cpt_prompts(list(source.records), cfg, ctx.recipe.seed)
+            ctx.console.print(
+                f"[dim]{stage.name}: {n} of {len(source.records)} {source.name} documents "
+                "end with a task prompt (cpt_prompts)"
+            )
 
 
 def _where(ctx: StageContext, source: DataSource) -> str:
