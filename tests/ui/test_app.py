@@ -29,6 +29,9 @@ def test_status_comes_from_the_run_files(ui_dirs):
     make_run(runs, "stopped", state=dead_state(), exit_code=-15)
     make_run(runs, "no-state", state=None, cpt_status="complete")
     make_run(runs, "not-begun", state=None, cpt_status=None)
+    (runs / "stopped-at-start").mkdir()  # launched, stopped before `run` wrote anything
+    (runs / "stopped-at-start" / "launch.json").write_text(json.dumps(dead_state()))
+    (runs / "empty").mkdir()  # not a run directory: not listed
     got = {r.name: (r.status, [s.status for s in r.stages]) for r in list_runs(runs)}
     assert got == {
         "alive": ("running", ["complete", "running"]),
@@ -39,6 +42,7 @@ def test_status_comes_from_the_run_files(ui_dirs):
         "stopped": ("interrupted", ["complete", "interrupted"]),
         "no-state": ("finished", ["complete", "complete"]),
         "not-begun": ("interrupted", ["complete", "pending"]),
+        "stopped-at-start": ("interrupted", []),
     }
     assert run_status(runs / "alive")[2] == os.getpid()
 

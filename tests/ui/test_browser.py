@@ -142,10 +142,26 @@ def test_launch_stop_resume_the_quickstart_from_the_pages(page, tmp_path):
         assert page.get_attribute("#report-link", "class") == ""
         page.wait_for_selector('[data-chart="loss"][data-last-step="3"]')
         shot(page, "run-finished")
+        page.goto(ui.url + "/data?path=quickstart/clean/data.jsonl")
+        kept = page.inner_text("#data-summary tr:first-child td")
+        assert kept == f"{_counts(runs / 'quickstart', 'clean')['kept']:,}"
+        shot(page, "data")
+        page.goto(ui.url + "/playground?run=quickstart")
+        page.fill("#questions", "What is hypertension?")
+        page.click("#ask")
+        page.wait_for_selector(".side [data-model] .answer")
+        assert page.locator(".side [data-model]").count() == 2  # base and sft, side by side
+        shot(page, "playground")
     finally:
         page.goto("about:blank")  # no poll of a UI that is going away
         ui.kill()
     _stop_leftovers(runs / "quickstart")
+
+
+def _counts(run_dir: Path, stage: str) -> dict:
+    from domaintune.io import read_manifest
+
+    return read_manifest(run_dir / stage)["counts"]
 
 
 def _stop_leftovers(run_dir: Path) -> None:

@@ -1,44 +1,36 @@
 """`domaintune ui`: a local web app over the runs folder: runs and live curves, a launcher of
 detached runs, a playground, memory and data pages (see docs/ui.md).
 
-The library face needs no web stack: run status (`list_runs`, `run_info`) and the launcher
-(`launch`, `stop`, `resume`) are plain functions; `create_app` builds the FastAPI app.
+The library face needs no web stack: run status (`list_runs`, `run_info`, `run_status`) and the
+launcher (`launch`, `stop`, `resume`) are plain functions; `create_app` builds the FastAPI app.
+Names are imported on first use, so `python -m domaintune.ui.child` (the launched run's wrapper)
+and `pipeline`'s `ui.runstate` import nothing else.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from domaintune.ui.launch import (
-    LaunchError,
-    RecipeTools,
-    check_recipe_text,
-    command_preview,
-    launch,
-    resume,
-    stop,
-)
-from domaintune.ui.runs import RunInfo, StageInfo, list_runs, run_info, run_status
-
-__all__ = [
-    "LaunchError",
-    "RecipeTools",
-    "RunInfo",
-    "StageInfo",
-    "check_recipe_text",
-    "command_preview",
-    "create_app",
-    "launch",
-    "list_runs",
-    "resume",
-    "run_info",
-    "run_status",
-    "stop",
-]
+_WHERE = {
+    "LaunchError": "launch",
+    "RecipeTools": "launch",
+    "check_recipe_text": "launch",
+    "command_preview": "launch",
+    "launch": "launch",
+    "resume": "launch",
+    "stop": "launch",
+    "RunInfo": "runs",
+    "StageInfo": "runs",
+    "list_runs": "runs",
+    "run_info": "runs",
+    "run_status": "runs",
+    "create_app": "app",
+}
+__all__ = sorted(_WHERE)
 
 
-def create_app(*args: Any, **kwargs: Any):
-    """The FastAPI app (`ui.app.create_app`); imported on use, so `domaintune.ui` stays light."""
-    from domaintune.ui.app import create_app as build
-
-    return build(*args, **kwargs)
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'domaintune.ui' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"domaintune.ui.{_WHERE[name]}"), name)

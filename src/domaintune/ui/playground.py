@@ -22,7 +22,10 @@ def run_models(run_dir: Path) -> dict[str, Path]:
 
     from domaintune.stages import BASE_MODEL_DIR
 
-    recipe = yaml.safe_load((run_dir / "recipe.yaml").read_text(encoding="utf-8")) or {}
+    path = run_dir / "recipe.yaml"
+    if not path.exists():
+        return {}
+    recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     models: dict[str, Path] = {}
     base = (recipe.get("model") or {}).get("path", "")
     base_dir = run_dir / BASE_MODEL_DIR if str(base).startswith("builtin:") else Path(base)

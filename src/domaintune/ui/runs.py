@@ -118,7 +118,7 @@ def run_status(run_dir: str | Path) -> tuple[str, str, int | None]:
     manifests = [read_manifest(run_dir / n) for n, _ in _stage_order(run_dir)]
     if manifests and all(m and m.get("status") == "complete" for m in manifests):
         return "finished", "every stage complete", None
-    if run or any(manifests):
+    if run or launch or any(manifests):
         return "interrupted", "process gone before the end", None
     return "pending", "no stage started", None
 
