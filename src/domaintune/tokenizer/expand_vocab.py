@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import shutil
 from pathlib import Path
 
 from domaintune.io import write_json, write_text
 from domaintune.tokenizer.candidates import NewToken
 from domaintune.tokenizer.vocab import TOKENIZER_JSON, TokenizerFile
+
+log = logging.getLogger(__name__)
 
 SP_MODEL = "tokenizer.model"  # a SentencePiece model proto next to tokenizer.json (Llama-2)
 TOKENIZER_FILES = (
@@ -69,8 +72,16 @@ def _expand_sp_model(src: Path, out: Path, new: list[NewToken]) -> None:
     appended merges); this keeps the slow tokenizer and GGUF converters in step with
     tokenizer.json.
     """
-    from sentencepiece import sentencepiece_model_pb2 as sp_pb2
-
+    try:
+        from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+    except ImportError:
+        log.warning(
+            "%s not expanded (sentencepiece is not installed) and left out of the output, so "
+            "nothing loads a stale copy; tokenizer.json has the new tokens. To write it too: "
+            "pip install sentencepiece",
+            src,
+        )
+        return
     proto = sp_pb2.ModelProto()
     proto.ParseFromString(src.read_bytes())
     have = {p.piece for p in proto.pieces}
