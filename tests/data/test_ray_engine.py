@@ -2,6 +2,8 @@
 
 One Ray instance serves the session (tests/data/conftest.py); inputs are cut into small chunks
 and windows so that each runs as several Ray Data blocks, and duplicates sit in different blocks.
+The tests that start Ray are slow (`make test-slow`); the default run has the two below without
+Ray, and benchmarks/dedup_scale.py --smoke (tests/test_benchmarks.py) compares the engines' bytes.
 """
 
 from __future__ import annotations
@@ -91,8 +93,11 @@ def test_clean_on_ray_equals_local(tmp_path, ray_instance):
     assert _report(dr / "report.json") == _report(dl / "report.json")
 
 
-# The default run's one Ray test (Ray's start-up, ~9 s, is most of its time); the rest are slow.
-@pytest.mark.parametrize("workers", [pytest.param(1, marks=pytest.mark.slow), 2])
+# Slow: Ray's start-up and first job alone take 15-30 s here. The default run checks Ray's
+# output against the local engine's through benchmarks/dedup_scale.py --smoke (it exits non-zero
+# when the four engines' outputs differ), run by tests/test_benchmarks.py.
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
 def test_dedup_on_ray_keeps_exactly_what_local_keeps(
     tmp_path, ray_instance, planted_copies, workers
 ):

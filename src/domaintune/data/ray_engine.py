@@ -4,8 +4,8 @@ The Ray engine is a drop-in for `parallel.ordered_map`: the driver reads the inp
 readers as the local engine (row numbers, ids and error messages stay the same), sends chunks of
 documents to Ray Data's `map_batches` (each chunk goes through the same function a local worker
 process runs), and receives the results in input order, so every output byte equals the local
-engine's. Ray has a fixed start-up cost (about 9 s for `ray.init` here, a few seconds more for the
-first Ray Data job): it pays on inputs that keep many cores busy for minutes (docs/scale.md).
+engine's. Ray has a fixed start-up cost (9-19 s for `ray.init` here, 5-10 s more for the first
+Ray Data job): it pays on inputs that keep many cores busy for minutes (docs/scale.md).
 
 Ray is optional (`pip install 'domaintune[ray]'`); nothing here imports it at module level.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import pickle
 import shutil
@@ -70,6 +71,11 @@ def object_store_settings(
         # Ray's documented way to run without shared memory: plasma files on disk.
         os.environ["RAY_OBJECT_STORE_ALLOW_SLOW_STORAGE"] = "1"
         settings["_plasma_directory"] = tempfile.gettempdir()
+        logging.getLogger(__name__).warning(
+            "%s has %d MB free, less than Ray's %d MB object store needs: it goes on disk in %s "
+            "(slower); give the container more shared memory (docker run --shm-size=1g)",
+            shm, free >> 20, int(store_bytes * SHM_HEADROOM) >> 20, settings["_plasma_directory"],
+        )  # fmt: skip
     return settings
 
 
