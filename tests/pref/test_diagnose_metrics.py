@@ -68,3 +68,16 @@ def test_diversity_figures():
     assert got["distinct_1"] == pytest.approx((3 + 3 + 2) / (3 + 9 + 10))
     assert got["distinct_2"] == pytest.approx((2 + 3 + 2) / (2 + 8 + 9))
     assert got["mean_tokens"] == pytest.approx((3 + 9 + 10) / 3)
+
+
+@pytest.mark.slow  # matplotlib: ~10 s on a loaded machine
+def test_report_plots_the_preference_curves(tmp_path):
+    from domaintune.report.html import build_report
+
+    prefs = [_pref(i, chosen=-100 - 0.5 * i, rejected=-100 - 2.0 * i, acc=1.0) for i in range(12)]
+    (tmp_path / "dpo").mkdir()
+    _run(tmp_path / "dpo", prefs)
+    html = build_report(tmp_path)
+    assert html.count("<img") == 5  # loss, lr, grad norm, log-probs, margin/accuracy/KL
+    assert "dpo: log-prob" in html and "dpo: reward margin, accuracy, KL" in html
+    assert "likelihood_displacement" in html

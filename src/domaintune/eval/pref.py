@@ -4,9 +4,10 @@ prefers, and the mean margin.
 A pair is rendered exactly as the dpo stage renders it (data/pref.py: the SFT template, one
 end-of-turn token per completion) and each completion is scored by its log-probability given the
 prompt. The score of a completion is, by `score`:
-  mean    mean token log-prob (default; length-normalised as in SimPO, so a short bad answer
-          does not win by being short)
-  sum     summed log-prob
+  sum     log pi(y|x), the summed log-prob (default): the model prefers chosen when it is more
+          likely to produce it than the rejected answer
+  mean    mean token log-prob (length-normalised as in SimPO: a short answer does not win by
+          being short)
   reward  with a reference model: the DPO implicit reward, summed log-prob minus the reference's
 Accuracy counts pairs with score(chosen) > score(rejected) (ties are not preferences).
 """
@@ -76,7 +77,7 @@ def pref_accuracy(
     *,
     template: str | None = None,
     ref_model: Any = None,
-    score: str = "mean",
+    score: str = "sum",
     max_len: int | None = None,
     batch_size: int = 8,
 ) -> dict[str, Any]:
@@ -134,7 +135,7 @@ def evaluate_pref_file(
     model, tokenizer = load_for_eval(model_dir, dtype=dtype)
     ref_model = load_for_eval(ref, dtype=dtype)[0] if ref else None
     model.eval()
-    score = score or ("reward" if ref_model is not None else "mean")
+    score = score or ("reward" if ref_model is not None else "sum")
     result = pref_accuracy(
         model,
         tokenizer,
@@ -158,7 +159,7 @@ def pref(
         None, "--template", help="Chat template (default: the model's saved one)."
     ),
     score: str | None = typer.Option(
-        None, "--score", help="mean (default), sum, or reward (default with --ref)."
+        None, "--score", help="sum (default), mean, or reward (default with --ref)."
     ),
     max_len: int | None = typer.Option(None, "--max-len", help="Truncate as training does."),
     out: Path | None = typer.Option(None, "--out", help="Write the result JSON here."),

@@ -12,7 +12,7 @@ from domaintune import __version__
 from domaintune.diagnose import diagnose_stage, stage_dirs
 from domaintune.diagnose.curves import read_curves
 from domaintune.io import read_manifest, write_text
-from domaintune.report.plots import loss_plot, series_plot
+from domaintune.report.plots import loss_plot, pref_plot, series_plot
 
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f7f9;
@@ -111,6 +111,13 @@ def _training_section(stage: Path, manifest: dict | None) -> str:
             f"{stage.name} gradient norm",
         ),
     ]
+    if c.pref:  # dpo/kto: what diagnose's preference findings read
+        for keys, label in (
+            (("logp_chosen", "logp_rejected"), "log-prob"),
+            (("margin", "accuracy", "kl"), "reward margin, accuracy, KL"),
+        ):
+            title = f"{stage.name}: {label}"
+            plots.append(_img(pref_plot(c, title, keys, label), title))
     return (
         _stats_tables((manifest or {}).get("counts", {}))
         + "<h3>Curves</h3><div class='plots'>"

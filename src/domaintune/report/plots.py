@@ -82,3 +82,15 @@ def scatter_plot(
         ax.annotate(name, (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return _png(plt, fig)
+
+
+def pref_plot(c: Curves, title: str, keys: tuple[str, ...], ylabel: str) -> bytes:
+    """Preference-stage curves (`pref` objects of metrics.jsonl), one line per key."""
+    plt, fig, ax = _figure()
+    for i, key in enumerate(keys):
+        pts = [(s, p[key]) for s, p in c.pref if key in p and math.isfinite(p[key])]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), color=COLORS[i % len(COLORS)], lw=1.2, label=key)
+    ax.set(xlabel="step", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    return _png(plt, fig)
