@@ -145,7 +145,7 @@ def test_launch_stop_resume_the_quickstart_from_the_pages(page, tmp_path):
         page.goto(ui.url + "/data?path=quickstart/clean/data.jsonl")
         kept = page.inner_text("#data-summary tr:first-child td")
         assert kept == f"{_counts(runs / 'quickstart', 'clean')['kept']:,}"
-        shot(page, "data")
+        shot(page, "data-quickstart")
         page.goto(ui.url + "/playground?run=quickstart")
         page.fill("#questions", "What is hypertension?")
         page.click("#ask")

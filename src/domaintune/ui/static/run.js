@@ -115,6 +115,29 @@ async function pollMetrics() {
   }
 }
 
+function ensureRows(list) {  // the recipe appears after the page was drawn: add its stages
+  const body = document.querySelector("#stages tbody");
+  const have = [...body.querySelectorAll("tr[data-stage]")].map(r => r.dataset.stage);
+  if (have.join("\n") === list.map(s => s.name).join("\n")) return;
+  body.replaceChildren();
+  for (const s of list) {
+    const tr = document.createElement("tr");
+    tr.dataset.stage = s.name;
+    const cells = [["", s.name], ["", s.type], ["status", ""], ["read", ""], ["kept", ""],
+                   ["rejected", ""], ["seconds", ""]];
+    for (const [key, text] of cells) {
+      const td = document.createElement("td");
+      if (key === "status") { const c = document.createElement("span"); c.dataset.status = "";
+                              td.appendChild(c); }
+      else if (key) td.dataset[key] = "";
+      if (["read", "kept", "seconds"].includes(key)) td.className = "num";
+      if (key !== "status") td.textContent = text;
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+}
+
 async function pollStatus() {
   try {
     const r = await fetch(API);
@@ -126,9 +149,11 @@ async function pollStatus() {
     document.getElementById("stop").disabled = info.status !== "running";
     document.getElementById("resume").disabled = ["running", "finished"].includes(info.status);
     document.getElementById("report-link").className = info.has_report ? "" : "missing";
+    ensureRows(info.stages);
     for (const sg of info.stages) {
       if (sg.has_metrics) ensureStage(sg.name);
-      const row = document.querySelector(`#stages tr[data-stage="${sg.name}"]`);
+      const row = [...document.querySelectorAll("#stages tr[data-stage]")]
+        .find(r => r.dataset.stage === sg.name);
       if (!row) continue;
       const chip = row.querySelector("[data-status]");
       chip.textContent = sg.status; chip.className = "chip " + sg.status;
