@@ -22,7 +22,8 @@ setup: $(BIN)/.installed
 demo: setup
 	$(BIN)/domaintune run
 
-# Debian's chromium, for the report test (headless); best effort outside CI.
+# Debian's chromium, for the report and UI browser tests (headless; Playwright drives it, never
+# downloading a browser of its own); best effort outside CI.
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
@@ -32,7 +33,7 @@ test: setup browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
-test-slow: setup
+test-slow: setup browser
 	$(BIN)/python -m pytest -q -m slow
 
 clean:
