@@ -165,3 +165,20 @@ def test_seed_summary_gives_mean_and_spread():
         },
         "b": {"x": {"mean": 5.0, "spread": 0.0, "n": 1}},
     }
+
+
+def test_experiment_recipes_build_every_variant():
+    from pathlib import Path
+
+    from domaintune.recipes import load_recipe, recipe_problems
+
+    folder = Path(__file__).resolve().parents[1] / "examples" / "experiments"
+    counts = {}
+    for path in sorted(folder.glob("*.yaml")):
+        variants = variant_recipes(load_recipe(path))
+        assert all(recipe_problems(v) == [] for v in variants.values()), path
+        counts[path.stem] = len(variants)
+    assert counts == {"cpt_prompts": 4, "cpt_vs_sft": 4, "general_share": 10, "learning_rate": 6}
+    off = variant_recipes(load_recipe(folder / "cpt_vs_sft.yaml"))["cpt=off,seed=2"]
+    assert (off.seed, off.stage("sft").model_from) == (2, "pretrain")
+    assert off.stage("eval").models() == ["pretrain", "sft"]

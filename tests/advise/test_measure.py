@@ -28,15 +28,13 @@ def files(tmp_path):
     return out
 
 
-def _reference_bpc(model_dir, path) -> float:
+def _reference_bpc(model, tok, path) -> float:
     """Summed NLL of every token after each document's first, EOS appended (transformers' loss),
     over ln 2 and the characters."""
     import torch
 
     from domaintune.io import read_documents
-    from domaintune.models import load_for_eval
 
-    model, tok = load_for_eval(model_dir)
     nats, chars = 0.0, 0
     for doc in read_documents(path):
         ids = tok(doc.text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
@@ -50,13 +48,13 @@ def _reference_bpc(model_dir, path) -> float:
 
 def test_measure_matches_a_transformers_reference(tiny_model_dir, files):
     from domaintune.advise import measure
-    from domaintune.models import load_tokenizer
+    from domaintune.models import load_for_eval
 
     m = measure(tiny_model_dir, [files["domain"]], general=[files["general"]], sft=[files["sft"]],
                 gpu_mem="16GiB", arch="qwen2.5-7b", seq_len=2048, max_len=512)  # fmt: skip
-    assert m.domain.bpc == pytest.approx(_reference_bpc(tiny_model_dir, files["domain"]), 1e-4)
-    assert m.general.bpc == pytest.approx(_reference_bpc(tiny_model_dir, files["general"]), 1e-4)
-    tok = load_tokenizer(tiny_model_dir)
+    model, tok = load_for_eval(tiny_model_dir)
+    assert m.domain.bpc == pytest.approx(_reference_bpc(model, tok, files["domain"]), 1e-4)
+    assert m.general.bpc == pytest.approx(_reference_bpc(model, tok, files["general"]), 1e-4)
     texts = make_texts(40, seed=5)
     assert m.domain.tokens == sum(
         len(tok(t, add_special_tokens=False).input_ids) for t in texts[:12]

@@ -125,7 +125,7 @@ def test_written_recipe_passes_check(tmp_path):
     loaded = load_recipe(path)
     assert recipe_problems(loaded) == []
     cpt, sft, ev = loaded.stages
-    assert [(d.name, d.share) for d in cpt.data] == [("domain", 0.85), ("general", 0.15)]
+    assert [(d.name, d.share) for d in cpt.data] == [("domain", 0.8), ("general", 0.2)]
     assert (cpt.train.method, cpt.train.batch_size, cpt.train.gradient_accumulation_steps) == (
         "qlora", 2, 8
     )  # fmt: skip

@@ -73,11 +73,17 @@ def series_plot(steps: list[int], values: list[float | None], title: str, ylabel
 
 
 def scatter_plot(
-    points: dict[str, tuple[float, float]], title: str, xlabel: str, ylabel: str
+    points: dict[str, tuple[float, float]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    groups: dict[str, str] | None = None,
 ) -> bytes:
-    """One labelled point per name (e.g. a sweep's variants)."""
+    """One labelled point per name (e.g. a sweep's variants), one colour per group."""
     plt, fig, ax = _figure()
-    for i, (name, (x, y)) in enumerate(points.items()):
+    keys = list(dict.fromkeys((groups or {}).get(n, n) for n in points))
+    for name, (x, y) in points.items():
+        i = keys.index((groups or {}).get(name, name))
         ax.scatter([x], [y], color=COLORS[i % len(COLORS)], s=30)
         ax.annotate(name, (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)

@@ -114,7 +114,7 @@ def _columns(rows: list[dict]) -> list[str]:
 
 
 def _cell(value: float | None) -> str:
-    return "" if value is None else f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return "" if value is None else f"{value:,.1f}"
 
 
 def rich_tables(summary: dict[str, Any]) -> list:
@@ -145,6 +145,23 @@ def rich_tables(summary: dict[str, Any]) -> list:
     return tables
 
 
+def markdown_tables(summary: dict[str, Any]) -> str:
+    """The same tables as Markdown (`sweep.md`: what docs/experiments.md quotes)."""
+    rows = {n: v["row"] for n, v in summary["variants"].items()}
+    cols = _columns(list(rows.values()))
+    head = "| {} |\n|{}\n"
+    out = [head.format(" | ".join(["variant", *cols]), "---|" * (len(cols) + 1))]
+    out += [f"| {' | '.join([n, *(_cell(r.get(c)) for c in cols)])} |\n" for n, r in rows.items()]
+    if summary.get("by_setting"):
+        out.append("\nMean over seeds ± spread (max - min):\n\n")
+        out.append(head.format(" | ".join(["setting", *cols]), "---|" * (len(cols) + 1)))
+        for key, f in summary["by_setting"].items():
+            cells = [f"{_cell(f[c]['mean'])} ± {_cell(f[c]['spread'])}" if c in f else ""
+                     for c in cols]  # fmt: skip
+            out.append(f"| {' | '.join([key, *cells])} |\n")
+    return "".join(out)
+
+
 def _plot(summary: dict[str, Any]) -> bytes | None:
     """Forgetting (general Δ%) against domain change (domain Δ%), one point per variant."""
     from domaintune.eval.results import group_of
@@ -163,6 +180,7 @@ def _plot(summary: dict[str, Any]) -> bytes | None:
         "Variants: forgetting vs domain gain",
         "general perplexity change, % (forgetting: right is worse)",
         "domain perplexity change, % (down is better)",
+        groups={n: _SEED.sub("", n).strip(",") for n in points},  # a setting's seeds: one colour
     )
 
 
@@ -215,6 +233,7 @@ def write_sweep_report(
     root = Path(root)
     summary = sweep_summary(root, variants, events)
     write_json(root / SWEEP_FILE, summary)
+    write_text(root / "sweep.md", markdown_tables(summary))
     write_text(root / "report.html", build_sweep_page(summary))
     return summary
 
