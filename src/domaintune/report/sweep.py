@@ -117,29 +117,37 @@ def _cell(value: float | None) -> str:
     return "" if value is None else f"{value:,.1f}"
 
 
+def _short(column: str) -> str:
+    """A printed column's header: `general Δ% vs pretrain` -> `general Δ%` (the caption says vs)."""
+    return column.split(" vs ")[0].replace(" acc_", " ")
+
+
 def rich_tables(summary: dict[str, Any]) -> list:
     """The variants table, and the mean ± spread table when the sweep has seeds."""
     from rich.table import Table
 
     rows = {n: v["row"] for n, v in summary["variants"].items()}
     cols = _columns(list(rows.values()))
-    table = Table(title="Sweep: the variants side by side (final model of each)", min_width=40)
-    table.add_column("variant")
+    firsts = sorted({c.split(" vs ")[1] for c in cols if " vs " in c})
+    caption = f"Δ%: change against {', '.join(firsts)}" if firsts else None
+    table = Table(title="Sweep: the variants side by side (final model of each)", min_width=40,
+                  caption=caption)  # fmt: skip
+    table.add_column("variant", no_wrap=True)
     for c in cols:
-        table.add_column(c, justify="right")
+        table.add_column(_short(c), justify="right")
     for name, row in rows.items():
         table.add_row(name, *(_cell(row.get(c)) for c in cols))
     tables = [table]
     if summary.get("by_setting"):
-        agg = Table(title="Mean over seeds ± spread (max - min)", min_width=40)
-        agg.add_column("setting")
+        agg = Table(title="Mean over seeds ± spread (max - min)", min_width=40, caption=caption)
+        agg.add_column("setting", no_wrap=True)
         for c in cols:
-            agg.add_column(c, justify="right")
+            agg.add_column(_short(c), justify="right")
         for key, figs in summary["by_setting"].items():
             cells = [
                 f"{_cell(figs[c]['mean'])} ± {_cell(figs[c]['spread'])}" if c in figs else ""
                 for c in cols
-            ]
+            ]  # wraps after the ± in 100 columns, never cut
             agg.add_row(key, *cells)
         tables.append(agg)
     return tables
