@@ -13,7 +13,10 @@ CORE = {
     "config", "records", "io", "models", "stages", "distributed", "resources", "verbs",
     "templates", "text", "cli_common", "__init__",
 }  # fmt: skip
-STAGES = {"data", "train", "eval", "memory", "diagnose", "report", "synth", "serve", "tokenizer"}
+STAGES = {
+    "data", "train", "eval", "memory", "diagnose", "report", "synth", "serve", "tokenizer",
+    "advise", "ui",
+}  # fmt: skip
 
 
 def _layer(path: Path) -> tuple[str, str]:
@@ -39,6 +42,11 @@ def _imports(path: Path) -> set[str]:
 def _top(module: str) -> str | None:
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else None
+
+
+def test_every_module_has_a_layer():
+    tops = {p.relative_to(ROOT).parts[0].removesuffix(".py") for p in ROOT.rglob("*.py")}
+    assert tops - ENTRY - CORE - STAGES == set()  # a new package is placed in a layer here
 
 
 def test_no_module_imports_upward():
