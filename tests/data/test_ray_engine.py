@@ -75,12 +75,13 @@ def _site_pages() -> list[Path]:
 
 
 @pytest.mark.slow
-def test_clean_on_ray_equals_local(tmp_path, ray_instance):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_clean_on_ray_equals_local(tmp_path, ray_instance, workers):
     from domaintune.data.clean import clean_file
 
     pages = _site_pages()
     outs = {}
-    for name, engine in (("local", None), ("ray", RayEngine(workers=2, chunk_size=8))):
+    for name, engine in (("local", None), ("ray", RayEngine(workers=workers, chunk_size=8))):
         d = tmp_path / name
         summary = clean_file(pages, d / "out.jsonl", rejects=d / "rej.jsonl",
                              report=d / "report.json", engine=engine)  # fmt: skip
@@ -137,7 +138,8 @@ def test_band_buckets_grouped_on_ray_equal_numpy(ray_instance, workers):
 
 
 @pytest.mark.slow
-def test_decontaminate_and_stats_on_ray_equal_local(tmp_path, ray_instance):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_decontaminate_and_stats_on_ray_equal_local(tmp_path, ray_instance, workers):
     from domaintune.data.decontaminate import build_index, decontaminate_file
     from domaintune.data.stats import corpus_stats
     from domaintune.io import read_documents
@@ -145,7 +147,7 @@ def test_decontaminate_and_stats_on_ray_equal_local(tmp_path, ray_instance):
     src = data_path("domain_corpus_en.jsonl")
     index = build_index([data_path("mcq_domain.jsonl"), data_path("heldout_domain.jsonl")])
     runs = {}
-    for name, engine in (("local", None), ("ray", RayEngine(workers=2, chunk_size=64))):
+    for name, engine in (("local", None), ("ray", RayEngine(workers=workers, chunk_size=64))):
         d = tmp_path / name
         counts, hits = decontaminate_file(src, d / "out.jsonl", index, rejects=d / "rej.jsonl",
                                           report=d / "report.json", engine=engine)  # fmt: skip

@@ -90,7 +90,11 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     if ray.is_initialized():  # e.g. a test session's instance, or the user's own ray.init()
         yield ray
         return
-    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    kwargs: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.WARNING,
+    }
     if address is not None:
         kwargs["address"] = address
     else:
@@ -105,11 +109,16 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
 
 def _quiet_data_context() -> None:
+    import warnings
+
     import ray.data
 
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # results come back in input order
     ctx.enable_progress_bars = False  # our own rich progress bar counts documents
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-job INFO lines
+    # a last window with fewer chunks than workers is expected, not a tuning problem
+    warnings.filterwarnings("ignore", message="The maximum number of concurrent tasks")
 
 
 @dataclass
@@ -174,7 +183,7 @@ class RayEngine:
             functools.partial(_apply_chunks, fn=fn),
             batch_size=1,
             batch_format="pandas",
-            concurrency=self.workers,
+            compute=ray.data.TaskPoolStrategy(size=self.workers),
         )
         return ds.materialize(), len(window)
 
