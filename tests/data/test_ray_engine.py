@@ -63,6 +63,9 @@ def test_without_ray_engine_ray_says_how_to_install(tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["data", "dedup", str(src), str(tmp_path / "o.jsonl"),
                                    "--address", "auto"])  # fmt: skip
     assert res.exit_code == 2 and "--engine ray" in res.output
+    res = CliRunner().invoke(app, ["data", "clean", str(src), str(tmp_path / "o.jsonl"),
+                                   "--num-cpus", "2"])  # fmt: skip
+    assert res.exit_code == 2 and "--num-cpus is for the Ray engine" in res.output
 
 
 def _site_pages() -> list[Path]:

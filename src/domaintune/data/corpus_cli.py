@@ -16,14 +16,15 @@ ADDRESS = typer.Option(
 NUM_CPUS = typer.Option(None, "--num-cpus", min=1, help="Ray workers (default: every CPU).")
 
 
-def check_engine(engine: str, address: str | None, num_proc: int) -> None:
+def check_engine(engine: str, address: str | None, num_proc: int, num_cpus: int | None) -> None:
     """Exit 2 on a bad engine choice, 1 when Ray is asked for but not installed."""
     from domaintune.data.parallel import ENGINES
 
     if engine not in ENGINES:
         raise fail(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}", 2)
-    if engine == "local" and address is not None:
-        raise fail("--address is for the Ray engine: add --engine ray", 2)
+    if engine == "local" and (address is not None or num_cpus is not None):
+        option = "--address" if address is not None else "--num-cpus"
+        raise fail(f"{option} is for the Ray engine: add --engine ray (or use --num-proc)", 2)
     if engine == "ray":
         if num_proc > 1:
             raise fail("--num-proc is the local engine's: give --num-cpus with --engine ray", 2)
@@ -60,7 +61,7 @@ def clean(
     if lang not in api.LANGS:
         raise fail(f"--lang {lang!r}: choose one of {', '.join(api.LANGS)}", 2)
     require_jsonl(out, "OUT")
-    check_engine(engine, address, num_proc)
+    check_engine(engine, address, num_proc, num_cpus)
     require_documents(src, "clean")
     try:
         result = api.clean(
@@ -114,7 +115,7 @@ def decontaminate(
     from domaintune.records import DataError
 
     require_jsonl(out, "OUT")
-    check_engine(engine, address, num_proc)
+    check_engine(engine, address, num_proc, num_cpus)
     try:
         index = build_index(against, word_n=ngram, char_n=char_ngram)
         with open_engine(engine, address=address, num_cpus=num_cpus) as eng:
@@ -156,7 +157,7 @@ def stats(
     from domaintune.io import read_documents
     from domaintune.records import DataError
 
-    check_engine(engine, address, num_proc)
+    check_engine(engine, address, num_proc, num_cpus)
     tok = None
     if tokenizer is not None:
         from domaintune.data.validate import load_tokenizer

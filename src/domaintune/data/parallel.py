@@ -66,8 +66,8 @@ def open_engine(
     if name not in ENGINES:
         raise ValueError(f"engine {name!r}: choose one of {', '.join(ENGINES)}")
     if name == "local":
-        if address is not None:
-            raise ValueError(f"address {address!r} is for the Ray engine: add --engine ray")
+        if address is not None or num_cpus is not None:
+            raise ValueError("address and num_cpus are for the Ray engine: give engine='ray'")
         yield None
         return
     from domaintune.data.ray_engine import RayEngine, ray_session

@@ -38,7 +38,7 @@ def dedup(
         require_jsonl(path, option)
     if not 0.0 < threshold < 1.0:
         raise fail(f"--threshold {threshold}: give a value between 0 and 1", 2)
-    check_engine(engine, address, num_proc)
+    check_engine(engine, address, num_proc, num_cpus)
     require_documents(src, "deduplicate")
     try:
         with open_engine(engine, address=address, num_cpus=num_cpus) as eng:
