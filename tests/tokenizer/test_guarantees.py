@@ -36,10 +36,12 @@ def bundled_texts(every: int = 1) -> list[str]:
 SAMPLES = [pytest.param(12, id="sample"), pytest.param(1, id="all", marks=pytest.mark.slow)]
 
 
-@pytest.fixture(scope="module", params=["bpe", "sp"])
+@pytest.fixture(
+    scope="module", params=["bpe", "sp", pytest.param("qwen", marks=pytest.mark.slow)]
+)
 def pair(request):
-    fixture = {"bpe": "expanded_bpe", "sp": "expanded_sp"}[request.param]
-    old_dir, new_dir, rec = request.getfixturevalue(fixture)
+    old_dir, new_dir, rec = request.getfixturevalue(f"expanded_{request.param}")
+    rec = {**rec, "fixture": request.param}
     old = Tokenizer.from_file(str(old_dir / "tokenizer.json"))
     new = Tokenizer.from_file(str(new_dir / "tokenizer.json"))
     return old_dir, new_dir, rec, old, new
@@ -75,7 +77,7 @@ def test_no_text_encodes_longer_and_unaffected_text_is_identical(pair, every):
             assert b == a, text[:80]
             same += 1
         shorter += len(b) < len(a)
-    assert rec["added"] == {"byte_level": 300, "sentencepiece": 1000}[rec["kind"]]
+    assert rec["added"] == {"bpe": 300, "sp": 1000, "qwen": 300}[rec["fixture"]]
     assert shorter > 150 and same > 150  # both kinds of text were seen
 
 
@@ -114,10 +116,12 @@ def test_special_tokens_vocab_and_merges_untouched(pair):
     assert jb["added_tokens"] == ja["added_tokens"]
 
 
-# Tokens before -> after for two frequent terms: the byte-level vocabulary gets whole words; the
-# SentencePiece one first adds the characters it spelt in bytes (~800 of its 1,000).
-TERM_LENGTHS = {"byte_level": {"糖尿病": (9, 1), "诊断": (6, 1)},
-                "sentencepiece": {"糖尿病": (8, 2), "诊断": (3, 2)}}  # fmt: skip
+# Tokens before -> after for two frequent terms: the weak byte-level vocabulary gets whole words;
+# the SentencePiece one first adds the characters it spelt in bytes (~800 of its 1,000); Qwen2.5
+# gets its most fragmented medical words (`tokenizer analyze`).
+TERM_LENGTHS = {"bpe": {"糖尿病": (9, 1), "诊断": (6, 1)},
+                "sp": {"糖尿病": (8, 2), "诊断": (3, 2)},
+                "qwen": {"心力衰竭": (4, 1), "对乙酰氨基酚": (5, 1)}}  # fmt: skip
 
 
 def test_candidates_are_cjk_and_ranked_by_tokens_saved(pair):
@@ -132,8 +136,8 @@ def test_candidates_are_cjk_and_ranked_by_tokens_saved(pair):
     def n(tok, text):
         return len(tok.encode(text, add_special_tokens=False).ids)
 
-    lengths = {t: (n(old, t), n(new, t)) for t in ("糖尿病", "诊断")}
-    assert lengths == TERM_LENGTHS[rec["kind"]]
+    want = TERM_LENGTHS[rec["fixture"]]
+    assert {t: (n(old, t), n(new, t)) for t in want} == want
 
 
 def test_sentencepiece_model_proto_gets_the_pieces_too(expanded_sp):

@@ -36,6 +36,13 @@ def expanded_json(tf: TokenizerFile, new: list[NewToken]) -> tuple[dict, list[in
     data = copy.deepcopy(tf.data)
     vocab, merges = data["model"]["vocab"], data["model"].setdefault("merges", [])
     next_id = tf.next_id()
+    # `tokenizers` gives an added token that is not in the model's vocabulary the id
+    # len(vocabulary) when it loads, whatever tokenizer.json says: with new entries appended that
+    # would move Qwen2's <|endoftext|> (151643) onto a new token. Listing added tokens in the
+    # vocabulary at their own ids keeps them where they are (text never reaches them: they are
+    # matched before the model runs, and no merge produces them).
+    for t in data.get("added_tokens", []):
+        vocab.setdefault(t["content"], t["id"])
     ids = []
     for t in new:
         if t.symbol in vocab:
