@@ -88,6 +88,9 @@ def test_chart_follows_metrics_within_two_seconds(app_url, ui_dirs, page):
     assert page.inner_text("#run-status") == "running"
     legend = page.inner_text('[data-chart="loss"] .u-legend')
     assert "train" in legend and "eval domain" in legend
+    pref = page.inner_text('[data-chart="pref"] .u-legend')  # preference metrics when present
+    assert "margin" in pref and "accuracy" in pref
+    assert page.get_attribute('[data-chart="other"]', "hidden") == ""
     start = time.monotonic()
     write_metrics(metrics, metrics_rows(1, start=21), mode="a")
     page.wait_for_selector('[data-chart="loss"][data-last-step="21"]', timeout=10_000)

@@ -3,6 +3,7 @@ the run's true status; the run's final loss equals the same recipe run without t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import yaml
 
 from domaintune.diagnose.curves import read_metrics
 from domaintune.io import write_jsonl
+from domaintune.ui import run_status
 from helpers import make_texts
 from ui.ui_helpers import UiProcess
 
@@ -78,6 +80,11 @@ def test_a_run_survives_the_ui_and_matches_a_plain_run(tmp_path, tiny_model_dir)
     cmd = [sys.executable, "-m", "domaintune.cli", "run", str(recipes / "small.yaml"),
            "--set", f"output_dir={plain}"]  # fmt: skip
     subprocess.run(cmd, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=600)
+    # A run started in a terminal records itself too (pipeline writes run.json).
+    assert run_status(plain)[:2] == ("finished", "run recorded its end")
+    state = json.loads((plain / "run.json").read_text())
+    assert state["status"] == "finished"
+    assert state["argv"][1:3] == ["run", str(recipes / "small.yaml")]
     via_ui = read_metrics(runs / "small" / "cpt" / "metrics.jsonl")
     without = read_metrics(plain / "cpt" / "metrics.jsonl")
     assert [r["step"] for r in via_ui] == list(range(1, 9))

@@ -23,7 +23,7 @@ def metrics_rows(n: int, start: int = 1) -> list[dict]:
     return [
         {"step": s, "epoch": round(s / 100, 4), "lr": 1e-3, "loss": round(4.0 - 0.05 * s, 4),
          "grad_norm": 1.5, "tokens_seen": 128 * s, "eval_loss": {"domain": 3.9} if s % 5 == 0
-         else None}
+         else None, "pref": {"margin": 0.01 * s, "accuracy": 0.5}}
         for s in range(start, start + n)
     ]  # fmt: skip
 

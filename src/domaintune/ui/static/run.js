@@ -4,7 +4,7 @@
 const RUN = document.getElementById("curves").dataset.run;
 const API = "/api/runs/" + encodeURIComponent(RUN);
 const KNOWN = new Set(["step", "epoch", "time", "padding", "loss", "lr", "grad_norm",
-                       "tokens_seen", "loss_by_source", "eval_loss"]);
+                       "tokens_seen", "loss_by_source", "eval_loss", "pref", "eval_pref"]);
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d",
                 "#4d7c0f", "#78716c"];
 const stages = {};  // name -> {rows, offset, charts: {key: {plot, names}}, el}
@@ -12,6 +12,12 @@ const stages = {};  // name -> {rows, offset, charts: {key: {plot, names}}, el}
 function num(v) {
   if (v === null || v === undefined || typeof v === "string") return null;  // "nan", "inf"
   return Number(v);
+}
+
+function numbers(obj) {  // the numeric fields of a nested metrics object ("nan" -> null)
+  const out = {};
+  for (const [k, v] of Object.entries(obj || {})) if (typeof v !== "object") out[k] = num(v);
+  return out;
 }
 
 // Chart definitions: each returns {series name: value or null} for one row.
@@ -26,7 +32,9 @@ const CHARTS = [
   ["lr", "learning rate", r => ("lr" in r ? {lr: num(r.lr)} : {})],
   ["grad_norm", "gradient norm", r => ("grad_norm" in r ? {grad_norm: num(r.grad_norm)} : {})],
   ["tokens", "tokens seen", r => ("tokens_seen" in r ? {tokens_seen: num(r.tokens_seen)} : {})],
-  ["other", "other metrics (preference and more)", r => {
+  ["pref", "preference (train): rewards, margin, accuracy, KL", r => numbers(r.pref)],
+  ["eval_pref", "preference (eval)", r => numbers(r.eval_pref)],
+  ["other", "other metrics", r => {
     const out = {};
     for (const [k, v] of Object.entries(r)) {
       if (KNOWN.has(k)) continue;
