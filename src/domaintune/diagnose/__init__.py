@@ -17,6 +17,7 @@ from domaintune.diagnose.findings import (
     overfitting,
     throughput,
 )
+from domaintune.diagnose.pref import pref_findings
 
 __all__ = ["Finding", "diagnose_curves", "diagnose_run", "diagnose_stage", "stage_dirs"]
 
@@ -32,6 +33,7 @@ def diagnose_curves(
         *learning_rate(c),
         *forgetting(c),
         *throughput(c),
+        *pref_findings(c),
     ]
     return sorted(found, key=lambda f: f.severity != "warning")
 
