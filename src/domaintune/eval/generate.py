@@ -34,7 +34,13 @@ def prediction_row(item: EvalItem) -> dict[str, Any]:
 def read_gen_items(path: PathLike) -> list[EvalItem]:
     """Open questions to answer (io.read_eval_items, kind "open"): a prompt (question | prompt |
     instruction [+ input]) and a reference (reference | answer | output), optional id, system,
-    dimension; the set is the row's, else the file's."""
+    dimension; the set is the row's, else the file's. GAOKAO-Bench, CMB and LongBench files
+    are read by eval/exam_formats.py (the benchmark's prompt, its rule in `official`)."""
+    from domaintune.eval.exam_formats import detect_exam_format, read_exam_file
+
+    fmt = detect_exam_format(path)
+    if fmt is not None:
+        return read_exam_file(path, fmt, kind="open")
     return list(read_eval_items(path, kind="open", default_subject=True))
 
 

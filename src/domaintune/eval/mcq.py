@@ -13,6 +13,7 @@ after the shared prompt, each attending only to the prompt and to itself (docs/e
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -232,7 +233,8 @@ def _plan(
     for qi, q in enumerate(questions):
         prompt = style.prompt(q, shots.get(str(q.subject), ()))
         options = q.choices or {}
-        kinds = [("letter", k) for k in options] if scoring != "option" else []
+        letters = answer_strings(q)
+        kinds = [("letter", k) for k in letters] if scoring != "option" else []
         kinds += [("option", k) for k in options] if scoring != "letter" else []
         texts = [
             (style.letter_delimiter + k) if kind == "letter" else (OPTION_DELIMITER + options[k])
@@ -251,6 +253,24 @@ def _plan(
         cut = any(len(ctx) + len(c) > max_len + 1 for c in conts)
         plan.layouts.append((kinds, len(ctx), cut))
     return plan
+
+
+MAX_MULTI_OPTIONS = 7  # a multiple-answer question scores 2^n - 1 letter strings
+
+
+def answer_strings(q: EvalItem) -> list[str]:
+    """The answers letter scoring compares: each letter, or for a multiple-answer question
+    (`meta["multi"]`, or an answer of several letters) every non-empty set of letters written
+    in letter order ("A", ..., "AB", ..., "ABCD"); option scoring still scores single options."""
+    letters = list(q.choices or {})
+    if not (q.meta.get("multi") or len(q.answer) > 1):
+        return letters
+    if len(letters) > MAX_MULTI_OPTIONS:
+        raise DataError(q.where, None, f"a multiple-answer question has at most "
+                        f"{MAX_MULTI_OPTIONS} options to score every letter set")
+    return [
+        "".join(c) for n in range(1, len(letters) + 1) for c in itertools.combinations(letters, n)
+    ]
 
 
 def _argmax(scores: dict[str, float]) -> str:

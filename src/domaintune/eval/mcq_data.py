@@ -11,7 +11,7 @@ from pathlib import Path
 from domaintune.io import eval_subject, exam_layout, read_eval_items
 from domaintune.records import EVAL_LETTERS, DataError, EvalItem
 
-FORMATS = ("ceval", "cmmlu", "mmlu", "jsonl")
+FORMATS = ("ceval", "cmmlu", "mmlu", "jsonl", "gaokao", "cmb")  # the last two: eval/exam_formats.py
 PROMPTS = ("official", "lm-eval")  # --prompt: each format's official prompt, or lm-eval's
 SCORINGS = ("both", "letter", "option")
 # Names that say what is scored; docs/eval-mcq.md gives lm-eval's name for each.
@@ -154,7 +154,22 @@ STYLES.update(
         "lm-eval-mmlu": dataclasses.replace(STYLES["mmlu"], name="lm-eval-mmlu"),
     }
 )
-DEFAULT_STYLE = {"ceval": "ceval", "cmmlu": "cmmlu", "mmlu": "mmlu", "jsonl": "ceval"}
+_GAOKAO_HEADER = "以下是中国高考{subject}的选择题，请选出其中的正确答案。\n\n"
+_CMB_HEADER = "以下是中国{subject}考试的选择题，请直接给出答案选项。\n\n"
+# GAOKAO-Bench and CMB score generated answers officially (eval gen); these are our prompts for
+# scoring their letters, in C-Eval's layout without its "单项选择题" (some have several answers).
+STYLES.update(
+    {
+        "gaokao": dataclasses.replace(
+            STYLES["ceval"], name="gaokao", header=_GAOKAO_HEADER
+        ),
+        "cmb": dataclasses.replace(STYLES["ceval"], name="cmb", header=_CMB_HEADER),
+    }
+)
+DEFAULT_STYLE = {
+    "ceval": "ceval", "cmmlu": "cmmlu", "mmlu": "mmlu", "jsonl": "ceval", "gaokao": "gaokao",
+    "cmb": "cmb",
+}  # fmt: skip
 
 
 def style_for(fmt: str, prompt: str = "official") -> Style:
@@ -168,7 +183,9 @@ def style_for(fmt: str, prompt: str = "official") -> Style:
         choices = ", ".join([*PROMPTS, *STYLES])
         raise ValueError(f"unknown prompt {prompt!r}; choose one of {choices}")
     family = DEFAULT_STYLE[fmt]
-    return STYLES[family if prompt == "official" else f"lm-eval-{family}"]
+    if prompt == "official":
+        return STYLES[family]
+    return STYLES.get(f"lm-eval-{family}", STYLES["lm-eval-ceval"])
 
 
 # ---------------------------------------------------------------- reading
@@ -181,20 +198,33 @@ def exam_files(paths: Iterable[str | Path]) -> list[Path]:
         if not p.is_dir():
             files.append(p)
             continue
-        found = sorted(f for f in p.iterdir() if f.suffix.lower() in (".csv", ".jsonl"))
+        found = sorted(
+            f for f in p.iterdir() if f.suffix.lower() in (".csv", ".jsonl", ".json")
+        )
         if not found:
-            raise DataError(p, None, "no .csv or .jsonl files in this folder")
+            raise DataError(p, None, "no .csv, .jsonl or .json files in this folder")
         files += found
     return files
 
 
 def detect_format(path: str | Path) -> str:
-    """jsonl by extension; a CSV by its header: `,Question` cmmlu, `question` ceval, else mmlu."""
+    """gaokao or cmb by the first record's fields (.json/.jsonl), else jsonl by extension; a CSV
+    by its header: `,Question` cmmlu, `question` ceval, else mmlu."""
+    from domaintune.eval.exam_formats import detect_exam_format
+
     p = _existing(path)
+    exam = detect_exam_format(p)
+    if exam in ("gaokao", "cmb"):
+        return exam
+    if exam == "longbench":
+        raise DataError(p, None, "LongBench rows are open questions; score them with eval gen")
     if p.suffix.lower() == ".jsonl":
         return "jsonl"
     if p.suffix.lower() != ".csv":
-        raise DataError(p, None, "unsupported file type; exams are .csv or .jsonl files")
+        raise DataError(
+            p, None, "unsupported file type; exams are .csv or .jsonl files (GAOKAO-Bench and "
+            "CMB .json files are detected by their fields)"
+        )
     layout = exam_layout(p)
     if layout is None:
         raise DataError(p, None, _EMPTY)
@@ -226,6 +256,10 @@ def read_questions(path: str | Path, fmt: str | None = None) -> list[EvalItem]:
     fmt = fmt or detect_format(p)
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt in ("gaokao", "cmb"):
+        from domaintune.eval.exam_formats import read_exam_file
+
+        return read_exam_file(p, fmt, kind="choice")
     if (fmt == "jsonl") != (p.suffix.lower() == ".jsonl"):
         kind = "a .jsonl file" if fmt == "jsonl" else "a .csv file"
         raise DataError(p, None, f"--format {fmt} reads {kind}; pass the right --format")

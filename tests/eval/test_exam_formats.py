@@ -1,0 +1,264 @@
+"""GAOKAO-Bench, CMB-Exam and LongBench: readers on our own fixtures (official layouts, made-up
+questions) and parity with each benchmark's official scoring rule (numbers worked by hand)."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from domaintune.eval import exam_formats as ef
+from domaintune.eval import longbench as lb
+from domaintune.eval.api import gen_result
+from domaintune.eval.generate import read_gen_items
+from domaintune.eval.mcq import answer_strings
+from domaintune.eval.mcq_data import detect_format, read_exam, read_questions
+from domaintune.records import DataError
+
+FIX = Path(__file__).parent / "fixtures" / "exams"
+BIO = FIX / "gaokao" / "2010-2022_Biology_MCQs.json"
+PHY = FIX / "gaokao" / "2010-2022_Physics_MCQs.json"
+READ = FIX / "gaokao" / "2010-2022_English_Reading_Comp.json"
+CMB = FIX / "cmb" / "cmb_val.json"
+LB = FIX / "longbench"
+
+
+# ---------------------------------------------------------------- readers
+
+
+def test_formats_are_detected_by_their_fields():
+    assert [detect_format(p) for p in (BIO, PHY, CMB)] == ["gaokao", "gaokao", "cmb"]
+    kinds = {p.name: ef.detect_exam_format(p) for p in sorted(LB.iterdir())}
+    assert kinds == dict.fromkeys(
+        ["hotpotqa.jsonl", "multifieldqa_zh.jsonl", "trec.jsonl"], "longbench"
+    )
+    with pytest.raises(DataError, match="LongBench rows are open questions"):
+        detect_format(LB / "trec.jsonl")
+
+
+def test_gaokao_options_are_split_out_of_the_question():
+    qs = read_questions(BIO)
+    assert [q.answer for q in qs] == ["B", "A", "A"]
+    # "A．" on its own lines, "A. " on one line with full-width spaces, "A、"
+    assert qs[0].question == "1．下列关于细胞膜的叙述，正确的是（\u3000\u3000）"
+    assert qs[1].choices == {"A": "光反应", "B": "暗反应", "C": "糖酵解", "D": "三羧酸循环"}
+    assert qs[2].choices == {"A": "血红蛋白", "B": "胰岛素", "C": "淀粉酶", "D": "抗体"}
+    assert qs[0].subject == "2010-2022_Biology_MCQs" and qs[0].meta["score"] == 6
+    phy = read_questions(PHY)
+    assert [(q.answer, q.meta["multi"]) for q in phy] == [("AC", True), ("B", True)]
+    assert phy[1].choices["B"] == "3×10^8 m/s"
+    with pytest.raises(DataError, match="multi_question_choice file .* `eval gen`"):
+        read_questions(READ)
+
+
+def test_cmb_rows_keep_several_answer_letters():
+    qs = read_exam([FIX / "cmb"])
+    assert [(q.id, q.answer, q.subject) for q in qs] == [
+        ("cmb-0", "C", "执业医师"),
+        ("cmb-1", "B", "护士执业资格"),
+        ("cmb-2", "ACD", "执业医师"),
+        ("cmb-3", "AB", "中医学与中药学"),
+    ]
+    assert list(qs[0].choices) == ["A", "B", "C", "D", "E"]
+    assert qs[2].meta["multi"] and not qs[0].meta["multi"]
+
+
+def test_bad_rows_name_file_row_and_field(tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text(json.dumps([{**json.loads(CMB.read_text())[0], "answer": "F"}]), "utf-8")
+    with pytest.raises(DataError, match=r"x.json: row 0.*answer 'F' must be option letters"):
+        ef.read_cmb(bad)
+    gk = tmp_path / "2010-2022_History_MCQs.json"
+    gk.write_text(json.dumps({"keywords": "2010-2022_History_MCQs", "example": [
+        {"question": "没有选项的题目", "answer": ["A"], "score": 6}]}), "utf-8")  # fmt: skip
+    with pytest.raises(DataError, match="example 0.*options A. B. C. ... could not be found"):
+        ef.read_gaokao(gk)
+
+
+def test_multiple_answer_questions_score_every_letter_set():
+    single, multi = read_exam([CMB])[0], read_exam([CMB])[3]
+    assert answer_strings(single) == ["A", "B", "C", "D", "E"]
+    assert answer_strings(multi) == [
+        "A", "B", "C", "D", "AB", "AC", "AD", "BC", "BD", "CD",
+        "ABC", "ABD", "ACD", "BCD", "ABCD",
+    ]  # fmt: skip
+
+
+def test_mcq_scores_multiple_answer_letter_sets(tiny_model_dir):
+    from domaintune.eval.api import mcq
+
+    result = mcq(tiny_model_dir, [PHY], scoring="letter", device="cpu")
+    first, second = result["items"]
+    assert len(first["letter_logprobs"]) == 15 and "AC" in first["letter_logprobs"]
+    total = sum(math.exp(v) for v in first["letter_logprobs"].values())
+    assert total == pytest.approx(1.0, abs=1e-9)
+    for item in (first, second):
+        best = max(item["letter_logprobs"], key=item["letter_logprobs"].get)
+        assert item["pred"]["acc_letter"] == best
+        assert item["correct"]["acc_letter"] == (best == item["answer"])
+    assert result["settings"]["prompt"] == "gaokao" and result["counts"]["questions"] == 2
+
+
+# ---------------------------------------------------------------- official rules: GAOKAO, CMB
+
+GAOKAO_OUTPUTS = {
+    # single_choice: the last A-D letter of the output is the answer
+    "2010-2022_Biology_MCQs-0": "【解析】细胞膜具有选择透过性。<eoe>\n【答案】 B <eoa>",  # B: 6
+    "2010-2022_Biology_MCQs-1": "【答案】: A <eoa> 不是 B",  # last letter B: 0
+    "2010-2022_Biology_MCQs-2": "我不知道",  # nothing: 0
+    # multi_choice: letters after 【答案】 (only found past position 0), else the last 10 chars
+    "2010-2022_Physics_MCQs-0": "【解析】略<eoe>\n【答案】A<eoa>",  # A of AC: partial, 3
+    "2010-2022_Physics_MCQs-1": "【答案】BD <eoa>",  # at 0, last 10 chars -> BD, wrong: 0
+    # multi_question_choice: one 【答案】 per sub-question, 2 points each
+    "2010-2022_English_Reading_Comp-0": "（1）【答案】 B <eoa>\n（2）【答案】 C <eoa>",  # 2 of 4
+}
+
+
+def test_gaokao_extraction_and_points():
+    assert ef.gaokao_extract("选 A 还是 C", "single_choice", 1) == ["C"]
+    assert ef.gaokao_extract("A B C D E F G", "five_out_of_seven", 5) == list("ABCDE")
+    assert ef.gaokao_extract("(1) B (2) D", "multi_question_choice", 2) == ["B", "D"]
+    assert ef.gaokao_points(["AC"], ["AC"], 6, partial=True) == (6, 6)
+    assert ef.gaokao_points(["A"], ["AC"], 6, partial=True) == (6, 3)
+    assert ef.gaokao_points(["AB"], ["AC"], 6, partial=True) == (6, 0)
+    assert ef.gaokao_points(["B"], ["B", "C"], 2, partial=False) == (4, 0)  # length differs
+
+
+def _answered(paths, outputs):
+    items = [i for p in paths for i in read_gen_items(p)]
+    for item in items:
+        item.prediction = outputs[item.id]
+    return items
+
+
+def test_gaokao_scoring_rate_through_eval_gen():
+    items = _answered([BIO, PHY, READ], GAOKAO_OUTPUTS)
+    assert items[0].question.startswith("请你做一道选择题\n") and items[0].question.endswith(
+        "题目如下：1．下列关于细胞膜的叙述，正确的是（\u3000\u3000）\nA．细胞膜只由脂质构成\n"
+        "B．细胞膜具有选择透过性\nC．细胞膜不含任何蛋白质\nD．所有物质都能自由通过细胞膜\n"
+    )
+    result = gen_result(items, ["em"], model="m", group="domain", use_stemmer=False)
+    assert [r["scores"]["official"] for r in result["items"]] == [100, 0, 0, 50, 0, 50]
+    sets = {k: v["official"] for k, v in result["by_set"].items()}
+    assert sets == {
+        "2010-2022_Biology_MCQs": 33.33,  # 6 / 18
+        "2010-2022_Physics_MCQs": 25.0,  # 3 / 12
+        "2010-2022_English_Reading_Comp": 50.0,  # 2 / 4
+    }
+    assert result["metrics"]["official"] == 32.35  # 11 / 34
+    assert result["counts"]["official_rows"] == 6
+
+
+CMB_OUTPUTS = {
+    "cmb-0": "答案是C。",  # C: right
+    "cmb-1": "B和D都可能",  # no 答案: all letters BD, single choice keeps B: right
+    "cmb-2": "正确选项为DCA.",  # DCA != ACD: CMB compares strings, wrong
+    "cmb-3": "AB",  # right
+}
+
+
+def test_cmb_extraction_and_accuracy_through_eval_gen():
+    assert ef.cmb_extract("答案：A，理由见下。另B错", multi=True) == "A"
+    assert ef.cmb_extract("我认为是ACE", multi=True) == "ACE"
+    items = _answered([CMB], CMB_OUTPUTS)
+    assert items[2].question == (
+        "以下是中国医师考试中执业医师考试的一道多项选择题，不需要做任何分析和解释，直接输出答案选项。"
+        "\n下列属于人体必需微量元素的有\nA. 铁\nB. 钠\nC. 锌\nD. 碘\nE. 钙"
+    )
+    result = gen_result(items, ["em"], model="m", group="domain", use_stemmer=False)
+    assert result["metrics"]["official"] == 75.0
+    assert {k: v["official"] for k, v in result["by_set"].items()} == {
+        "执业医师": 50.0, "护士执业资格": 100.0, "中医学与中药学": 100.0,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------- official rules: LongBench
+
+
+def test_longbench_metrics_hand_checked():
+    assert lb.qa_f1("It was Ada Lovelace.", "Ada Baker") == pytest.approx(1 / 3)
+    # jieba: 在 2 ℃ 至 8 ℃ 冷藏 | 2 ℃ 至 8 ℃ 冷藏 保存: 6 shared of 7 and 7
+    assert lb.qa_f1_zh("在2℃至8℃冷藏", "2℃至8℃冷藏保存") == pytest.approx(6 / 7)
+    # word sets {the cat sat on mat} / {the cat lay on mat}, LCS words {the cat on mat}
+    assert lb.rouge_l("the cat sat on the mat", "the cat lay on the mat") == pytest.approx(
+        2.0 * (0.8 * 0.8 / (0.8 + 0.8 + 1e-8)), abs=1e-15
+    )
+    # summary level: the union of the LCS of every sentence pair covers all four words
+    assert lb.rouge_l("a b. c d", "a c. b d") == pytest.approx(2.0 * (1 / (2 + 1e-8)), abs=1e-15)
+    assert lb.rouge_l("", "a b") == 0.0
+    # jieba: 本品 需 冷藏 保存 | 冷藏 保存: P 2/4, R 2/2
+    assert lb.rouge_l_zh("本品需冷藏保存", "冷藏保存") == pytest.approx(
+        2.0 * (0.5 / (1.5 + 1e-8)), abs=1e-15
+    )
+    assert lb.retrieval("Paragraph 3, or maybe Paragraph 5", "Paragraph 3") == 0.5
+    assert lb.retrieval_zh("答案是段落2", "段落2") == 1.0
+    assert lb.count("There are 4 unique paragraphs out of 10", "4") == 0.5
+    # the first line without ` # or //; difflib ratio 2*9/20 -> 90
+    assert lb.code_sim("```python\n# comment\nx = foo(1)\n", "x = foo(2)") == 0.9
+    assert lb.fuzz_ratio("", "") == 100 and lb.fuzz_ratio("", "a") == 0
+
+
+def _classification_as_longbench_writes_it(prediction, ground_truth, all_classes):
+    # LongBench metrics.py classification_score, as read: remove-while-iterating and a
+    # `list != 0` test that is always true.
+    em_match_list = []
+    for class_name in all_classes:
+        if class_name in prediction:
+            em_match_list.append(class_name)
+    for match_term in em_match_list:
+        if match_term in ground_truth and match_term != ground_truth:
+            em_match_list.remove(match_term)
+    if ground_truth in em_match_list:
+        return 1.0 / len(em_match_list)
+    return 0.0
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answer", "classes", "expected"),
+    [
+        ("City", "City", ["City", "Country"], 1.0),
+        ("Country or City", "Country", ["City", "Distance", "Country"], 0.5),
+        # "a" is dropped, which makes the loop skip "ab": 1/2, not 1
+        ("abc", "abc", ["a", "ab", "abc"], 0.5),
+        ("nothing", "City", ["City"], 0.0),
+    ],
+)
+def test_classification_matches_longbench(prediction, answer, classes, expected):
+    ours = lb.classification(prediction, answer, all_classes=classes)
+    assert ours == expected == _classification_as_longbench_writes_it(prediction, answer, classes)
+
+
+def test_longbench_task_scores_through_eval_gen():
+    outputs = {
+        "hq-made-up-1": "Silver River",  # F1 1
+        "hq-made-up-2": "It was Ada Lovelace.",  # F1 1/3
+        "mf-made-up-1": "在2℃至8℃冷藏",  # 6/7
+        "tr-made-up-1": "City\nDistance",  # first line only: 1
+        "tr-made-up-2": "Country or City",  # 1/2
+    }
+    items = _answered(sorted(LB.iterdir()), outputs)
+    assert items[0].question == (
+        "Passage 1:\nThe Lantern Fair is held every autumn in Millbrook.\nPassage 2:\nMillbrook "
+        "is a small town on the banks of the Silver River.\n\nWhich river flows through the town "
+        "where the Lantern Fair is held?"
+    )
+    result = gen_result(items, ["f1"], model="m", group="domain", use_stemmer=False)
+    sets = {k: v["official"] for k, v in result["by_set"].items()}
+    assert sets == {"hotpotqa": 66.67, "multifieldqa_zh": 85.71, "trec": 75.0}
+    assert lb.score_task("trec", ["City\nDistance", "Country or City"], [["City"], ["Country"]],
+                         ["City", "Distance", "Individual", "Country"]) == 75.0  # fmt: skip
+    assert lb.metric_for("hotpotqa_e") == "qa_f1"
+    with pytest.raises(ValueError, match="unknown LongBench dataset 'mystery'"):
+        lb.metric_for("mystery")
+
+
+def test_rouge_matches_the_rouge_package():
+    rouge = pytest.importorskip("rouge")  # the package LongBench scores with (dev install)
+    pairs = [
+        ("the cat sat on the mat. it was warm", "the cat lay on the mat. it was cold"),
+        ("a b c a b", "b a c b"),
+        ("one. two. three", "three two one"),
+    ]
+    for p, g in pairs:
+        want = rouge.Rouge().get_scores([p], [g], avg=True)["rouge-l"]["f"]
+        assert lb.rouge_l(p, g) == pytest.approx(want, abs=1e-15)
