@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import yaml
@@ -62,3 +68,48 @@ def test_base_and_tuned_answer_as_eval_gen_does(client, ui_dirs, tiny_model_dir)
         model = key["items"][r["item"]]["labels"][r["answer_label"]]
         assert r["answer"] == answers[model][questions.index(r["question"])]
     shutil.rmtree(run)
+
+
+@pytest.mark.slow
+def test_answers_through_a_running_server_equal_in_process(
+    client, ui_dirs, tiny_model_dir, tmp_path
+):
+    runs, _ = ui_dirs
+    run = runs / "r2"
+    base = noisy(tiny_model_dir, run / "base-copy", seed=3)
+    (run / "recipe.yaml").write_text(yaml.safe_dump({"name": "r2", "model": {"path": str(base)},
+                                                     "stages": []}))  # fmt: skip
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    with open(log, "wb") as sink:
+        cmd = [sys.executable, "-m", "domaintune.cli", "serve", str(base), "--port", "0"]
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    try:
+        url = None
+        deadline = time.monotonic() + 120
+        while url is None and time.monotonic() < deadline and proc.poll() is None:
+            found = re.search(r"serving on (http://\S+)/v1", log.read_text(errors="replace"))
+            url = found.group(1) if found else time.sleep(0.2)
+        assert url, log.read_text()
+        _wait_health(url)  # serve prints its address just before it accepts connections
+        body = {"run": "r2", "models": ["base"], "questions": ["What is a fever?"],
+                "max_tokens": 12}  # fmt: skip
+        local = client.post("/api/chat", json=body).json()["answers"]
+        served = client.post("/api/chat", json={**body, "server": url}).json()
+        assert served["answers"] == local, served and local["base"][0].strip()
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def _wait_health(url: str) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url}/health never answered")

@@ -41,7 +41,13 @@ def playground_page(request: Request, run: str | None = None):
 @router.post("/api/chat")
 def chat_json(request: Request, form: ChatForm) -> dict[str, Any]:
     """Each question to each chosen model (same template and stop tokens); optionally a sheet."""
-    from domaintune.ui.playground import answer_local, answer_server, run_models, save_review_sheet
+    from domaintune.ui.playground import (
+        answer_local,
+        answer_server,
+        run_models,
+        save_review_sheet,
+        served_name,
+    )
 
     run_dir = run_dir_of(request, form.run)
     available = run_models(run_dir)
@@ -55,7 +61,8 @@ def chat_json(request: Request, form: ChatForm) -> dict[str, Any]:
         for m in form.models:
             try:
                 if form.server:
-                    text = answer_server(form.server, m, messages, max_tokens=form.max_tokens)
+                    name = served_name(available[m])
+                    text = answer_server(form.server, name, messages, max_tokens=form.max_tokens)
                 else:
                     text = answer_local(available[m], messages, max_tokens=form.max_tokens)
             except (ValueError, OSError) as err:

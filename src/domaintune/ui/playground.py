@@ -65,6 +65,13 @@ def answer_local(path: Path, messages: list[dict[str, str]], *, template: str | 
     return answer(engine, name, messages, SamplingParams(max_tokens=max_tokens), lambda _: None)
 
 
+def served_name(path: Path) -> str:
+    """The name `domaintune serve` gives this model folder (its stage's name for final/merged)."""
+    from domaintune.serve.loading import model_name
+
+    return model_name(path)
+
+
 def answer_server(url: str, model: str, messages: list[dict[str, str]], *,
                   max_tokens: int = 128, api_key: str | None = None) -> str:  # fmt: skip
     """Greedy answer from an OpenAI-compatible server (`domaintune serve`)."""
@@ -72,9 +79,13 @@ def answer_server(url: str, model: str, messages: list[dict[str, str]], *,
 
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     body = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0}
-    r = httpx.post(url.rstrip("/") + "/v1/chat/completions", json=body, headers=headers,
-                   timeout=120)  # fmt: skip
-    r.raise_for_status()
+    try:
+        r = httpx.post(url.rstrip("/") + "/v1/chat/completions", json=body, headers=headers,
+                       timeout=120)  # fmt: skip
+    except httpx.HTTPError as err:
+        raise ValueError(f"server {url}: {err}") from None
+    if r.status_code != 200:
+        raise ValueError(f"server {url}: HTTP {r.status_code}: {r.text[:300]}")
     return r.json()["choices"][0]["message"]["content"]
 
 
