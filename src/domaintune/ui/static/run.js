@@ -110,7 +110,14 @@ function ensureStage(stage) {
   stages[stage] = {rows: [], offset: 0, charts: {}, el};
 }
 
+let polling = false;  // a slow answer must not overlap the next tick (rows would be added twice)
 async function pollMetrics() {
+  if (polling) return;
+  polling = true;
+  try { await pollStages(); } finally { polling = false; }
+}
+
+async function pollStages() {
   for (const stage of Object.keys(stages)) {
     const s = stages[stage];
     try {
