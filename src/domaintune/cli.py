@@ -29,7 +29,13 @@ def _mount_subcommands() -> None:
     app.add_typer(data_app, name="data", help="Check, convert and prepare data files.")
     app.add_typer(template_app, name="template", help="List and render chat templates.")
     app.add_typer(eval_app, name="eval", help="Score models: exams, generation, perplexity, judge.")
+    from domaintune.tokenizer.cli import app as tokenizer_app
+
+    app.add_typer(tokenizer_app, name="tokenizer", help="Analyse and expand vocabularies.")
     app.command("memory")(memory)
+    from domaintune.advise.cli import advise
+
+    app.command("advise")(advise)
     from domaintune.serve.cli import chat, export, serve
 
     app.command("serve")(serve)
@@ -239,6 +245,37 @@ def report(
 
     path = _fail_on_data_errors(write_report, run_dir)
     console.print(f"wrote {path}")
+
+
+@app.command()
+def ui(
+    runs: Path = typer.Option(Path("runs"), "--runs", help="Runs folder to show and launch into."),
+    recipes: Path = typer.Option(
+        Path("recipes"), "--recipes", help="Folder of saved recipes (the launcher saves here)."
+    ),
+    host: str = typer.Option("127.0.0.1", help="Address to bind (127.0.0.1: this machine only)."),
+    port: int = typer.Option(7860, help="Port (0: any free port, printed at start)."),
+    token_env: str | None = typer.Option(
+        None, "--token-env", help="Environment variable holding the access token to require."
+    ),
+    new_token: bool = typer.Option(
+        False, "--new-token", help="Require a random access token (printed in the link)."
+    ),
+) -> None:
+    """The local web UI: runs with live curves, a launcher, playground, memory and data pages."""
+    from domaintune.recipes import load_recipe, recipe_problems
+    from domaintune.ui.launch import RecipeTools
+    from domaintune.ui.server import new_token as make_token
+    from domaintune.ui.server import run_ui
+
+    token = os.environ.get(token_env) if token_env else None
+    if token_env and not token:
+        console.print(f"[red]error:[/] --token-env {token_env}: that variable is not set or empty")
+        raise typer.Exit(2)
+    token = token or (make_token() if new_token else None)
+    tools = RecipeTools(load_recipe, recipe_problems)
+    run_ui(runs, recipes_dir=recipes, tools=tools, host=host, port=port, token=token,
+           announce=lambda line: console.print(line, highlight=False, soft_wrap=True))  # fmt: skip
 
 
 def main() -> None:

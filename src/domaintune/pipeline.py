@@ -174,6 +174,9 @@ def run_recipe(
     if main:
         recipe.run_dir.mkdir(parents=True, exist_ok=True)
         write_text(recipe.run_dir / "recipe.yaml", recipe.to_yaml())
+        from domaintune.ui.runstate import write_run_state
+
+        write_run_state(recipe.run_dir)  # run.json: pid, start, host, argv (`domaintune ui`)
     fps = {"base": ensure_base_model(recipe, console, reuse=reuse, events=events)}
     outcomes = {}
     for stage in recipe.stages:
@@ -204,6 +207,7 @@ def run_recipe(
 
     if main:
         write_report(recipe.run_dir)  # the run as a page, also after a partial (--stage) run
+        write_run_state(recipe.run_dir, "finished")
     distributed.barrier()  # all ranks return together, with the run's files complete
     return outcomes
 
