@@ -66,12 +66,18 @@ def test_cmb_rows_keep_several_answer_letters():
 def test_bad_rows_name_file_row_and_field(tmp_path):
     bad = tmp_path / "x.json"
     bad.write_text(json.dumps([{**json.loads(CMB.read_text())[0], "answer": "F"}]), "utf-8")
-    with pytest.raises(DataError, match=r"x.json: row 0.*answer 'F' must be option letters"):
+    with pytest.raises(
+        DataError,
+        match=r"x.json:row 1: field \"answer\": answer 'F' must be option letters of ABCDE",
+    ):
         ef.read_cmb(bad)
     gk = tmp_path / "2010-2022_History_MCQs.json"
     gk.write_text(json.dumps({"keywords": "2010-2022_History_MCQs", "example": [
         {"question": "没有选项的题目", "answer": ["A"], "score": 6}]}), "utf-8")  # fmt: skip
-    with pytest.raises(DataError, match="example 0.*options A. B. C. ... could not be found"):
+    with pytest.raises(
+        DataError,
+        match=r"json:example 0: field \"question\": the options A. B. C. ... could not be found",
+    ):
         ef.read_gaokao(gk)
 
 

@@ -99,14 +99,19 @@ def detect_exam_format(path: PathLike) -> str | None:
 
 
 def _first_record(p: Path) -> Any:
+    """The first JSON record, or None (not .json/.jsonl, or not valid JSON: the reader of the
+    file's own layout then reports where)."""
     suffix = p.suffix.lower()
     if suffix not in (".json", ".jsonl") or not p.is_file():
         return None
-    if suffix == ".jsonl":
-        with p.open(encoding="utf-8") as f:
-            line = next((ln for ln in f if ln.strip()), None)
-        return _loads(p, line, 1) if line else None
-    data = _load_json(p)
+    try:
+        if suffix == ".jsonl":
+            with p.open(encoding="utf-8") as f:
+                line = next((ln for ln in f if ln.strip()), None)
+            return json.loads(line) if line else None
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
     return data[0] if isinstance(data, list) and data else data
 
 
@@ -154,7 +159,7 @@ def read_gaokao(path: PathLike, *, kind: str = "choice") -> list[EvalItem]:
     keyword = str(data.get("keywords") or data.get("keyword") or eval_subject(p))
     items = []
     for n, ex in enumerate(data["example"]):
-        where = f"{p}: example {n}"
+        where = f"{p}:example {n}"
         answer = _gaokao_answer(ex, where)
         qtype = GAOKAO_TYPES.get(keyword) or _guess_type(answer)
         meta = {
@@ -177,20 +182,16 @@ def read_gaokao(path: PathLike, *, kind: str = "choice") -> list[EvalItem]:
             )
         split = split_options(question)
         if split is None:
-            raise DataError(
+            raise _bad(
                 where,
-                None,
+                "question",
                 "the options A. B. C. ... could not be found in the "
                 "question; write them as A．text B．text ...",
-                "question",
             )
         stem, options = split
         if any(letter not in options for letter in answer[0]):
-            raise DataError(
-                where,
-                None,
-                f"answer {answer[0]} is not among the options {''.join(options)}",
-                "answer",
+            raise _bad(
+                where, "answer", f"answer {answer[0]} is not among the options {''.join(options)}"
             )
         items.append(EvalItem(item_id, stem, answer[0], options, meta, keyword, where=where))
     if not items:
@@ -205,9 +206,7 @@ def _gaokao_answer(ex: Any, where: str) -> list[str]:
         or not answer
         or not all(isinstance(a, str) and re.fullmatch(r"[A-G]+", a) for a in answer)
     ):
-        raise DataError(
-            where, None, 'the answer must be a list of letters, e.g. ["B"] or ["AC"]', "answer"
-        )
+        raise _bad(where, "answer", 'the answer must be a list of letters, e.g. ["B"] or ["AC"]')
     return answer
 
 
@@ -217,10 +216,15 @@ def _guess_type(answer: list[str]) -> str:
     return "multi_choice" if len(answer[0]) > 1 else "single_choice"
 
 
+def _bad(where: str, field: str, message: str) -> DataError:
+    """A DataError naming the row and the field, as the project's readers word them."""
+    return DataError(where, None, f'field "{field}": {message}', field)
+
+
 def _field(row: dict, name: str, where: str) -> str:
     value = row.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise DataError(where, None, f'missing the "{name}" text; fill it in', name)
+        raise _bad(where, name, "missing or empty; fill it in")
     return value
 
 
@@ -286,22 +290,17 @@ def read_cmb(path: PathLike, *, kind: str = "choice") -> list[EvalItem]:
     p = Path(path)
     items = []
     for i, (line, row) in enumerate(_rows(p)):
-        where = f"{p}:{line}" if line else f"{p}: row {i}"
+        where = f"{p}:{line}" if line else f"{p}:row {i + 1}"
         if not isinstance(row, dict):
             raise DataError(where, None, "a row must be a JSON object")
         given = row.get("option") or {}
         options = {k: str(v).strip() for k, v in given.items() if str(v).strip()}
         if not options or not all(re.fullmatch(r"[A-J]", k) for k in options):
-            raise DataError(
-                where, None, 'give the options as "option": {"A": ..., "B": ...}', "option"
-            )
+            raise _bad(where, "option", 'give the options as "option": {"A": ..., "B": ...}')
         question, answer = _field(row, "question", where), str(row.get("answer") or "").strip()
         if not answer or any(ch not in options for ch in answer):
-            raise DataError(
-                where,
-                None,
-                f"answer {answer!r} must be option letters of {''.join(options)}",
-                "answer",
+            raise _bad(
+                where, "answer", f"answer {answer!r} must be option letters of {''.join(options)}"
             )
         qtype = str(row.get("question_type") or "")
         meta = {
@@ -352,15 +351,15 @@ def read_longbench(path: PathLike, *, prompt: str = LONGBENCH_PROMPT) -> list[Ev
     p = Path(path)
     items = []
     for i, (line, row) in enumerate(_rows(p)):
-        where = f"{p}:{line}" if line else f"{p}: row {i}"
+        where = f"{p}:{line}" if line else f"{p}:row {i + 1}"
         answers = row.get("answers") if isinstance(row, dict) else None
         if not isinstance(answers, list) or not answers:
-            raise DataError(where, None, '"answers" must be a non-empty list of texts', "answers")
+            raise _bad(where, "answers", "must be a non-empty list of texts")
         dataset = str(row.get("dataset") or eval_subject(p))
         try:
             metric = metric_for(dataset)
         except ValueError as e:
-            raise DataError(where, None, str(e), "dataset") from None
+            raise _bad(where, "dataset", str(e)) from None
         meta = {
             "format": "longbench",
             "dataset": dataset,

@@ -266,8 +266,12 @@ def answer_strings(q: EvalItem) -> list[str]:
     if not (q.meta.get("multi") or len(q.answer) > 1):
         return letters
     if len(letters) > MAX_MULTI_OPTIONS:
-        raise DataError(q.where, None, f"a multiple-answer question has at most "
-                        f"{MAX_MULTI_OPTIONS} options to score every letter set")
+        raise DataError(
+            q.where,
+            None,
+            f"a multiple-answer question has at most "
+            f"{MAX_MULTI_OPTIONS} options to score every letter set",
+        )
     return [
         "".join(c) for n in range(1, len(letters) + 1) for c in itertools.combinations(letters, n)
     ]

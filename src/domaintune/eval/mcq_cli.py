@@ -20,7 +20,9 @@ def mcq(
         ..., "--data", help="Exam file, or folder of them; one subject per file (repeatable)."
     ),
     fmt: str | None = typer.Option(
-        None, "--format", help="ceval, cmmlu, mmlu or jsonl (default: detected for each file)."
+        None,
+        "--format",
+        help="ceval, cmmlu, mmlu, jsonl, gaokao or cmb (default: detected for each file).",
     ),
     prompt: str = typer.Option(
         "official",

@@ -160,9 +160,7 @@ _CMB_HEADER = "以下是中国{subject}考试的选择题，请直接给出答�
 # scoring their letters, in C-Eval's layout without its "单项选择题" (some have several answers).
 STYLES.update(
     {
-        "gaokao": dataclasses.replace(
-            STYLES["ceval"], name="gaokao", header=_GAOKAO_HEADER
-        ),
+        "gaokao": dataclasses.replace(STYLES["ceval"], name="gaokao", header=_GAOKAO_HEADER),
         "cmb": dataclasses.replace(STYLES["ceval"], name="cmb", header=_CMB_HEADER),
     }
 )
@@ -198,9 +196,7 @@ def exam_files(paths: Iterable[str | Path]) -> list[Path]:
         if not p.is_dir():
             files.append(p)
             continue
-        found = sorted(
-            f for f in p.iterdir() if f.suffix.lower() in (".csv", ".jsonl", ".json")
-        )
+        found = sorted(f for f in p.iterdir() if f.suffix.lower() in (".csv", ".jsonl", ".json"))
         if not found:
             raise DataError(p, None, "no .csv, .jsonl or .json files in this folder")
         files += found
@@ -222,8 +218,10 @@ def detect_format(path: str | Path) -> str:
         return "jsonl"
     if p.suffix.lower() != ".csv":
         raise DataError(
-            p, None, "unsupported file type; exams are .csv or .jsonl files (GAOKAO-Bench and "
-            "CMB .json files are detected by their fields)"
+            p,
+            None,
+            "unsupported file type; exams are .csv or .jsonl files (GAOKAO-Bench and "
+            "CMB .json files are detected by their fields)",
         )
     layout = exam_layout(p)
     if layout is None:

@@ -166,6 +166,8 @@ def _print_gen(result: dict[str, Any], metrics: Sequence[str]) -> None:
     from rich.text import Text
 
     table = Table(title=f"eval gen: {result['model']} ({result['group']})")
+    if "official" in result["metrics"]:  # GAOKAO-Bench, CMB, LongBench rows: their own rule
+        metrics = [*metrics, "official"]
     table.add_column("set")
     table.add_column("n", justify="right")
     for m in metrics:
@@ -176,7 +178,7 @@ def _print_gen(result: dict[str, Any], metrics: Sequence[str]) -> None:
         (Text("overall", style="bold"), {**result["metrics"], "n": result["counts"]["rows"]})
     )
     for name, row in rows:
-        table.add_row(name, str(row["n"]), *(f"{row[m]:.2f}" for m in metrics))
+        table.add_row(name, str(row["n"]), *(f"{row[m]:.2f}" if m in row else "-" for m in metrics))
     console = Console()
     console.print(table)
     c = result["counts"]
