@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "domaintune"
-ENTRY = {"cli", "pipeline", "api", "recipes"}
+ENTRY = {"cli", "pipeline", "sweep", "api", "recipes"}
 CORE = {
     "config", "records", "io", "models", "stages", "distributed", "resources", "verbs",
     "templates", "text", "cli_common", "__init__",

@@ -9,8 +9,8 @@ import os
 import pytest
 
 from domaintune.config import ConfigError
-from domaintune.pipeline import sweep_variants, variant_recipes
 from domaintune.recipes import parse_recipe
+from domaintune.sweep import sweep_variants, variant_recipes
 
 
 def test_variant_names_cross_named_variants_with_the_grid():
