@@ -105,6 +105,17 @@ def test_mcq_scores_multiple_answer_letter_sets(tiny_model_dir):
     assert result["settings"]["prompt"] == "gaokao" and result["counts"]["questions"] == 2
 
 
+def test_gaokao_letter_prompt_names_the_subject_in_chinese():
+    from domaintune.eval.mcq_data import style_for
+
+    q = read_questions(PHY)[1]
+    assert style_for("gaokao").prompt(q) == (
+        "以下是中国高考物理的选择题，请选出其中的正确答案。\n\n2．真空中光速的数量级为（\u3000\u3000）\n"
+        "A. 3×10^5 m/s\nB. 3×10^8 m/s\nC. 3×10^10 m/s\nD. 3×10^3 m/s\n答案："
+    )
+    assert ef.gaokao_subject("2010-2022_Math_II_MCQs") == "文科数学"
+
+
 # ---------------------------------------------------------------- official rules: GAOKAO, CMB
 
 GAOKAO_OUTPUTS = {
@@ -139,7 +150,7 @@ def _answered(paths, outputs):
 
 def test_gaokao_scoring_rate_through_eval_gen():
     items = _answered([BIO, PHY, READ], GAOKAO_OUTPUTS)
-    assert items[0].question.startswith("请你做一道选择题\n") and items[0].question.endswith(
+    assert items[0].question.startswith("请你做一道生物选择题\n") and items[0].question.endswith(
         "题目如下：1．下列关于细胞膜的叙述，正确的是（\u3000\u3000）\nA．细胞膜只由脂质构成\n"
         "B．细胞膜具有选择透过性\nC．细胞膜不含任何蛋白质\nD．所有物质都能自由通过细胞膜\n"
     )

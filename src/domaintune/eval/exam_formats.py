@@ -45,12 +45,28 @@ GAOKAO_TYPES = {
     ),
     "2012-2022_English_Cloze_Test": "five_out_of_seven",
 }  # fmt: skip
+_GAOKAO_SUBJECT = {
+    "Math_I": "理科数学", "Math_II": "文科数学", "History": "历史", "Biology": "生物",
+    "Political_Science": "政治", "Chemistry": "化学", "English": "英语", "Physics": "物理",
+    "Chinese": "语文", "Geography": "地理",
+}  # fmt: skip
+
+
+def gaokao_subject(keyword: str) -> str:
+    """The Chinese subject of a GAOKAO-Bench file keyword (`2010-2022_Math_I_MCQs` -> 理科数学),
+    else the keyword."""
+    for name, zh in _GAOKAO_SUBJECT.items():
+        if re.search(rf"(^|_){name}(_|$)", keyword):
+            return zh
+    return keyword
+
+
 # The answer formats GAOKAO-Bench's prompts ask for (Bench/Obj_Prompt.json; one per type).
 _THINK = "请你一步一步思考并将思考过程写在【解析】和<eoe>之间。"
 _FORMAT = "完整的题目回答的格式如下：\n【解析】 ... <eoe>\n【答案】 ... <eoa>\n"
 _STRICT = "请你严格按照上述格式作答。\n"
 GAOKAO_PROMPTS = {
-    "single_choice": "请你做一道选择题\n"
+    "single_choice": "请你做一道{subject}选择题\n"
     + _THINK
     + "你将从A，B，C，D中选出正确的答案，并写在【答案】和<eoa>之间。\n"
     + "例如：【答案】: A <eoa>\n"
@@ -169,7 +185,9 @@ def read_gaokao(path: PathLike, *, kind: str = "choice") -> list[EvalItem]:
         question = _field(ex, "question", where)
         item_id = f"{keyword}-{ex.get('index', n)}"
         if kind == "open":
-            prompt = GAOKAO_PROMPTS[qtype] + question.strip() + "\n"
+            subject = gaokao_subject(keyword).removeprefix("理科").removeprefix("文科")
+            head = GAOKAO_PROMPTS[qtype].replace("{subject}", subject)
+            prompt = head + question.strip() + "\n"
             answer_text = "".join(answer)
             items.append(EvalItem(item_id, prompt, answer_text, None, meta, keyword, where=where))
             continue

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from domaintune.eval.exam_formats import GAOKAO_TYPES, gaokao_subject
 from domaintune.io import eval_subject, exam_layout, read_eval_items
 from domaintune.records import EVAL_LETTERS, DataError, EvalItem
 
@@ -154,13 +155,16 @@ STYLES.update(
         "lm-eval-mmlu": dataclasses.replace(STYLES["mmlu"], name="lm-eval-mmlu"),
     }
 )
+_GAOKAO_NAMES = {k: gaokao_subject(k) for k in GAOKAO_TYPES}  # 2010-2022_Physics_MCQs: 物理
 _GAOKAO_HEADER = "以下是中国高考{subject}的选择题，请选出其中的正确答案。\n\n"
 _CMB_HEADER = "以下是中国{subject}考试的选择题，请直接给出答案选项。\n\n"
 # GAOKAO-Bench and CMB score generated answers officially (eval gen); these are our prompts for
 # scoring their letters, in C-Eval's layout without its "单项选择题" (some have several answers).
 STYLES.update(
     {
-        "gaokao": dataclasses.replace(STYLES["ceval"], name="gaokao", header=_GAOKAO_HEADER),
+        "gaokao": dataclasses.replace(
+            STYLES["ceval"], name="gaokao", header=_GAOKAO_HEADER, subject_names=_GAOKAO_NAMES
+        ),
         "cmb": dataclasses.replace(STYLES["ceval"], name="cmb", header=_CMB_HEADER),
     }
 )
