@@ -254,11 +254,16 @@ def test_longbench_task_scores_through_eval_gen():
         "tr-made-up-2": "Country or City",  # 1/2
     }
     items = _answered(sorted(LB.iterdir()), outputs)
-    assert items[0].question == (
-        "Passage 1:\nThe Lantern Fair is held every autumn in Millbrook.\nPassage 2:\nMillbrook "
-        "is a small town on the banks of the Silver River.\n\nWhich river flows through the town "
-        "where the Lantern Fair is held?"
+    rule = "Answer the question based on the given passages. Only give me the answer and do not "
+    rule += "output any other words."
+    assert items[0].question == (  # LongBench's hotpotqa prompt
+        f"{rule}\n\nThe following are given passages.\nPassage 1:\nThe Lantern Fair is held "
+        "every autumn in Millbrook.\nPassage 2:\nMillbrook is a small town on the banks of the "
+        f"Silver River.\n\n{rule}\n\nQuestion: Which river flows through the town where the "
+        "Lantern Fair is held?\nAnswer:"
     )
+    assert items[2].question.startswith("阅读以下文字并用中文简短回答：\n\n本品为白色片剂。")
+    assert items[3].question.endswith("Type: Individual\n\nWhat city hosts the Lantern Fair?")
     result = gen_result(items, ["f1"], model="m", group="domain", use_stemmer=False)
     sets = {k: v["official"] for k, v in result["by_set"].items()}
     assert sets == {"hotpotqa": 66.67, "multifieldqa_zh": 85.71, "trec": 75.0}

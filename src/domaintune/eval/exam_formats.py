@@ -91,7 +91,7 @@ CMB_PROMPT = (
     "\n{question}\n{options}"
 )
 CMB_MULTI = "多项选择题"
-# A LongBench row's prompt when the caller gives none: the context, then the question.
+# A LongBench row's prompt for a task LongBench has no prompt for: the context, then the input.
 LONGBENCH_PROMPT = "{context}\n\n{input}"
 _OPTION = re.compile(r"(?<![A-Za-z])([A-G])\s*[．.、:：]")
 
@@ -361,10 +361,11 @@ def cmb_extract(output: str, *, multi: bool) -> str:
 # ---------------------------------------------------------------- LongBench
 
 
-def read_longbench(path: PathLike, *, prompt: str = LONGBENCH_PROMPT) -> list[EvalItem]:
-    """LongBench rows as open items: the prompt is `prompt` filled with the row's context and
-    input, the reference its first answer; the task, all answers and all_classes go to meta."""
-    from domaintune.eval.longbench import metric_for
+def read_longbench(path: PathLike, *, prompt: str | None = None) -> list[EvalItem]:
+    """LongBench rows as open items: the prompt is the task's LongBench prompt (`prompt`, or
+    LONGBENCH_PROMPT for a task without one) filled with the row's context and input; the
+    reference is its first answer; the task, all answers and all_classes go to meta."""
+    from domaintune.eval.longbench import PROMPTS, metric_for, task_of
 
     p = Path(path)
     items = []
@@ -387,7 +388,8 @@ def read_longbench(path: PathLike, *, prompt: str = LONGBENCH_PROMPT) -> list[Ev
             "language": row.get("language"),
             "length": row.get("length"),
         }
-        text = prompt.format(context=row.get("context", ""), input=row.get("input", ""))
+        template = prompt or PROMPTS.get(task_of(dataset), LONGBENCH_PROMPT)
+        text = template.format(context=row.get("context", ""), input=row.get("input", ""))
         item_id = str(row.get("_id") or f"{dataset}-{i}")
         items.append(EvalItem(item_id, text, str(answers[0]), None, meta, dataset, where=where))
     if not items:
