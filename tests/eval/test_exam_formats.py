@@ -3,6 +3,7 @@ questions) and parity with each benchmark's official scoring rule (numbers worke
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,77 @@ def test_rouge_matches_the_rouge_package():
     for p, g in pairs:
         want = rouge.Rouge().get_scores([p], [g], avg=True)["rouge-l"]["f"]
         assert lb.rouge_l(p, g) == pytest.approx(want, abs=1e-15)
+
+
+# ---------------------------------------------------------------- against transcriptions
+
+
+def _cmb_as_cmb_writes_it(text, question_type):
+    # CMB src/utils.py match_choice (answer-only), then extract_ans's cut for single choice.
+    option = ["A", "B", "C", "D", "E", "F", "G"]
+    res = re.search(r"(答案|正确选项)(?:是|：|为|应该是|应该为)(.*?)(。|\.|$)", text, re.S)
+    if res:
+        choice = "".join([x for x in res.group(2) if x in option])
+    else:
+        choice = "".join([i for i in text if i in option])
+    if len(choice) > 1 and question_type != "多项选择题":
+        choice = choice[0]
+    return choice
+
+
+def _gaokao_points_as_gaokao_writes_it(model_answer, standard_answer, score, physics):
+    # GAOKAO-Bench Bench/OBJ_score_evaluation.py: check_length_equal, then the Physics loop or
+    # count_score.
+    if len(model_answer) != len(standard_answer):
+        model_answer = ["Z"] * len(standard_answer)
+    t_score, c_score = len(standard_answer) * score, 0.0
+    for j in range(len(standard_answer)):
+        if model_answer[j] == standard_answer[j]:
+            c_score += 6 if physics else score
+        elif physics:
+            is_error = 0
+            for z in model_answer[j]:
+                if z not in standard_answer[j]:
+                    is_error = 1
+                    break
+            c_score += 0 if is_error else 3
+    return t_score, c_score
+
+
+def test_rules_match_their_transcriptions_on_random_outputs():
+    import random
+
+    rng = random.Random(16)
+    pieces = [
+        "答案是",
+        "答案：",
+        "正确选项为",
+        "。",
+        ".",
+        "A",
+        "B",
+        "C",
+        "D",
+        "E",
+        "G",
+        "H",
+        " ",
+        "和",
+    ]
+    classes = ["City", "Cit", "Country", "Count", "Distance", "Individual"]
+    for _ in range(400):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        for qtype in ("单项选择题", "多项选择题"):
+            assert ef.cmb_extract(text, multi=qtype == "多项选择题") == _cmb_as_cmb_writes_it(
+                text, qtype
+            )
+        standard = ["".join(sorted(rng.sample("ABCD", rng.randint(1, 3))))]
+        got = ["".join(rng.sample("ABCD", rng.randint(1, 2)))][: rng.randint(0, 1)]
+        for physics in (True, False):
+            ours = ef.gaokao_points(got, standard, 6, partial=physics)
+            assert ours == _gaokao_points_as_gaokao_writes_it(got, standard, 6, physics)
+        pred = " ".join(rng.sample(classes, rng.randint(0, 3)))
+        answer = rng.choice(classes)
+        assert lb.classification(pred, answer, all_classes=classes) == (
+            _classification_as_longbench_writes_it(pred, answer, classes)
+        )
