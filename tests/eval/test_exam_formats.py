@@ -64,6 +64,12 @@ def test_cmb_rows_keep_several_answer_letters():
     assert qs[2].meta["multi"] and not qs[0].meta["multi"]
 
 
+def test_folders_take_exam_json_files_only(tmp_path):
+    (tmp_path / "cmb_val.json").write_text(CMB.read_text("utf-8"), "utf-8")
+    (tmp_path / "subject_mapping.json").write_text('{"law": ["Law", "法学", "Humanities"]}')
+    assert [q.id for q in read_exam([tmp_path])] == ["cmb-0", "cmb-1", "cmb-2", "cmb-3"]
+
+
 def test_bad_rows_name_file_row_and_field(tmp_path):
     bad = tmp_path / "x.json"
     bad.write_text(json.dumps([{**json.loads(CMB.read_text())[0], "answer": "F"}]), "utf-8")

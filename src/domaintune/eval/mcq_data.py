@@ -200,11 +200,22 @@ def exam_files(paths: Iterable[str | Path]) -> list[Path]:
         if not p.is_dir():
             files.append(p)
             continue
-        found = sorted(f for f in p.iterdir() if f.suffix.lower() in (".csv", ".jsonl", ".json"))
+        found = sorted(f for f in p.iterdir() if _is_exam_file(f))
         if not found:
             raise DataError(p, None, "no .csv, .jsonl or .json files in this folder")
         files += found
     return files
+
+
+def _is_exam_file(f: Path) -> bool:
+    """A .csv/.jsonl file, or a .json file in the GAOKAO-Bench or CMB layout (a folder may hold
+    other .json files, such as C-Eval's subject_mapping.json)."""
+    from domaintune.eval.exam_formats import detect_exam_format
+
+    suffix = f.suffix.lower()
+    return suffix in (".csv", ".jsonl") or (
+        suffix == ".json" and detect_exam_format(f) in ("gaokao", "cmb")
+    )
 
 
 def detect_format(path: str | Path) -> str:
