@@ -69,3 +69,23 @@ def test_cli_json_is_the_library_report(tmp_path, bpe_tokenizer_dir):
     )
     assert missing.exit_code == 1
     assert f"{tmp_path}/tokenizer.json: no tokenizer.json" in missing.output
+
+
+def test_cli_expand_writes_a_tokenizer_and_reports_bad_options(tmp_path, bpe_tokenizer_dir):
+    from domaintune.io import read_documents
+    from domaintune.resources import data_path
+
+    corpus = tmp_path / "c.jsonl"
+    docs = list(read_documents(data_path("domain_corpus_zh.jsonl")))[:15]
+    write_jsonl(corpus, [{"text": d.text} for d in docs])
+    args = ["tokenizer", "expand", "--model", str(bpe_tokenizer_dir), "--corpus", str(corpus),
+            "--add", "20", "--out", str(tmp_path / "x"), "--min-freq", "2"]  # fmt: skip
+    res = CliRunner().invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output)
+    assert rec["added"] == 20 and rec["kind"] == "byte_level"
+    assert len(AutoTokenizer.from_pretrained(tmp_path / "x")) == rec["old_vocab"] + 20
+    bad = CliRunner().invoke(app, [*args[:-2], "--min-freq", "1", "--add", "0"])
+    assert bad.exit_code == 1 and "--add 0: add at least one token" in bad.output
+    bad = CliRunner().invoke(app, [*args, "--init", "random"])
+    assert bad.exit_code == 1 and "--init 'random': choose one of mean, noise, zero" in bad.output

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from domaintune.tokenizer.candidates import choose_tokens, domain_segments
-from domaintune.tokenizer.embeddings import replaced_ids, resize_and_init
+from domaintune.tokenizer.embeddings import INITS, replaced_ids, resize_and_init
 from domaintune.tokenizer.expand_vocab import record, write_expanded_tokenizer, write_record
 from domaintune.tokenizer.texts import read_texts
 from domaintune.tokenizer.vocab import TOKENIZER_JSON, load_tokenizer_file
@@ -60,6 +60,8 @@ def expand_model(
 ) -> dict:
     """Expand `model`'s vocabulary with up to `add` tokens from `corpus`, written to `out`."""
     src, dst = Path(model), Path(out)
+    if init not in INITS:
+        raise ValueError(f"--init {init!r}: choose one of {', '.join(INITS)}")
     tf, new = plan_tokens(
         src, corpus, add=add, min_freq=min_freq, within=within, max_chars=max_chars
     )
