@@ -35,6 +35,7 @@ def _recipe(tmp_path, tiny_model_dir, medical_corpus) -> dict:
              "data": [{"path": str(tmp_path / "sft.jsonl")}],
              "train": {"method": "lora", "merge": True}},
             {"name": "hf", "type": "export", "model_from": "sft", "format": "hf"},
+            {"name": "gguf", "type": "export", "model_from": "sft", "format": "gguf"},
         ],
     }  # fmt: skip
 
@@ -82,3 +83,14 @@ def test_expand_then_train_merge_export_and_serve(tmp_path, tiny_model_dir, medi
     assert served_model.get_input_embeddings().weight.shape[0] == 576
     (entry,) = served.values()
     assert entry.tokenizer.encode("糖尿病", add_special_tokens=False) == ids
+    # GGUF: every row, and the merges in order with the appended ones last
+    import gguf
+
+    (path,) = (run / "gguf" / "export").glob("*.gguf")
+    fields = gguf.GGUFReader(str(path)).fields
+    merges = json.loads((export / "tokenizer.json").read_text())["model"]["merges"]
+    assert len(fields["tokenizer.ggml.tokens"].data) == 576
+    written = fields["tokenizer.ggml.merges"]
+    last = [bytes(written.parts[i]).decode() for i in written.data[-3:]]
+    assert last == [" ".join(m) for m in merges[-3:]] == [" ".join(t["merge"]) for t in
+                                                          rec["tokens"][-3:]]  # fmt: skip
