@@ -14,7 +14,8 @@ first token is predicted too) / characters: comparable across tokenizers.
 `ratio` = tokens per character after / before on the held-out medical text, for the tiny
 tokenizer (the model of items 2-3); RESULT also carries every tokenizer's ratio and both BPC
 deltas (expanded - unexpanded after CPT; negative = expansion helped).
-Run: .venv/bin/python benchmarks/vocab.py [--add 2000] [--smoke]   (--smoke: small, seconds)
+Run: .venv/bin/python benchmarks/vocab.py [--add 2000] [--within word|run] [--vocab-only] [--smoke]
+(--smoke: small sizes, seconds; --vocab-only: item 1 alone, no BPC deltas)
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def tokens_per_char(tok_dir: Path, texts: list[str]) -> float:
     return n / sum(len(t) for t in texts)
 
 
-def compare_vocabularies(dirs: dict[str, Path], work: Path, *, add: int, smoke: bool) -> dict:
+def compare_vocabularies(
+    dirs: dict[str, Path], work: Path, *, add: int, smoke: bool, within: str = "word"
+) -> dict:
     corpus = work / "domain_zh.jsonl"
     if smoke:
         from domaintune.io import write_jsonl
@@ -63,7 +66,7 @@ def compare_vocabularies(dirs: dict[str, Path], work: Path, *, add: int, smoke: 
     rows = {}
     for name, d in dirs.items():
         t0 = time.time()
-        rec = expand_model(d, [corpus], add=add, out=work / f"{name}-x")
+        rec = expand_model(d, [corpus], add=add, out=work / f"{name}-x", within=within)
         before, after = tokens_per_char(d, held), tokens_per_char(work / f"{name}-x", held)
         rows[name] = {"added": rec["added"], "before": round(before, 4), "after": round(after, 4),
                       "ratio": round(after / before, 4), "seconds": round(time.time() - t0, 1)}
@@ -191,6 +194,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--add", type=int, default=2000)
     parser.add_argument("--smoke", action="store_true", help="small sizes (seconds)")
+    parser.add_argument("--within", default="word", help="word (jieba words) or run (CJK runs)")
+    parser.add_argument("--vocab-only", action="store_true", help="tokens/char only (no model)")
     args = parser.parse_args()
     size = SIZES["smoke" if args.smoke else "full"]
     add = 100 if args.smoke else args.add
@@ -209,16 +214,17 @@ def main() -> None:
                 qwen = "measured"
             except ImportError as err:
                 qwen = f"skipped: {err}"
-        vocab = compare_vocabularies(dirs, work, add=add, smoke=args.smoke)
-        study = model_study(base, work, add=add, size=size)
-    cpt = study["cpt"]
+        vocab = compare_vocabularies(dirs, work, add=add, smoke=args.smoke, within=args.within)
+        study = {} if args.vocab_only else model_study(base, work, add=add, size=size)
+    cpt = study.get("cpt")
     result = {
         "ratio": vocab["tiny"]["ratio"],
         "tokens_per_char": vocab,
         "qwen": qwen,
         **study,
-        "bpc_delta_domain": _delta(cpt, "domain_bpc"),
-        "bpc_delta_general": _delta(cpt, "general_bpc"),
+        "bpc_delta_domain": _delta(cpt, "domain_bpc") if cpt else None,
+        "bpc_delta_general": _delta(cpt, "general_bpc") if cpt else None,
+        "within": args.within,
         "add": add,
         "smoke": args.smoke,
     }  # fmt: skip
