@@ -49,14 +49,17 @@ def domain_segments(
         word_of = _cjk_units(text, within)
         enc = tok.encode(text, add_special_tokens=False)
         run: list[str] = []
-        key = None
+        key = last_byte_span = None
         for token, (s, e), wid in zip(enc.tokens, enc.offsets, enc.word_ids, strict=True):
             k = (word_of[s], wid) if e > s and word_of[s] == word_of[e - 1] else (-1, wid)
             if k != key or k[0] == -1:
                 _count_run(run, segments)
                 run, key = [], k
-            if k[0] != -1:
-                run.append(_symbol(tf, token, text[s:e]))
+            is_byte = tf.kind == "sentencepiece" and BYTE_TOKEN.match(token) is not None
+            if k[0] != -1 and not (is_byte and last_byte_span == (s, e)):
+                # the 2-4 byte-fallback tokens of one character stand for that character
+                run.append(text[s:e] if is_byte else token)
+            last_byte_span = (s, e) if is_byte else None
         _count_run(run, segments)
     return segments
 
@@ -79,18 +82,9 @@ def _cjk_units(text: str, within: str) -> list[int]:
     return word_of
 
 
-def _symbol(tf: TokenizerFile, token: str, span: str) -> str:
-    """The BPE symbol a token is: byte-fallback pieces of one character stand for the character."""
-    if tf.kind == "sentencepiece" and BYTE_TOKEN.match(token):
-        return span
-    return token
-
-
 def _count_run(run: list[str], segments: Counter) -> None:
-    # consecutive byte-fallback tokens of one character arrive as repeats of that character
-    dedup = [s for i, s in enumerate(run) if i == 0 or s != run[i - 1] or len(s) > 1]
-    if len(dedup) >= 2:
-        segments[tuple(dedup)] += 1
+    if len(run) >= 2:
+        segments[tuple(run)] += 1
 
 
 def choose_tokens(
