@@ -117,11 +117,13 @@ class PrefMetricsCallback(MetricsJsonlCallback):
         pref = {PREF_KEYS[k]: float(v) for k, v in logs.items() if k in PREF_KEYS}
         if pref:
             self.pending["pref"] = pref
+        # TRL evaluates each set on its own and logs its metrics unnamed, beside `eval_NAME_loss`
+        sets = [n for n in self.eval_names if f"eval_{n}_loss" in logs]
         for key, value in logs.items():
             if key.startswith("eval_"):
                 name, metric = _eval_key(key[len("eval_") :])
-                if name == "eval" and len(self.eval_names) == 1:
-                    name = self.eval_names[0]  # TRL logs one eval set's metrics unnamed
+                if name == "eval" and len(sets) == 1:
+                    name = sets[0]
                 if metric in PREF_KEYS:
                     evals = self.pending.setdefault("eval_pref", {})
                     evals.setdefault(name, {})[PREF_KEYS[metric]] = float(value)
