@@ -167,7 +167,7 @@ def gen_result(
     """Score answered rows and assemble the `gen` result (results.result_doc layout).
 
     `metrics` as the command takes them: rouge_l is both rouge_l_char and rouge_l_word."""
-    from domaintune.eval.metrics import parse_metrics, score_pair, summarize
+    from domaintune.eval.metrics import diversity, parse_metrics, score_pair, summarize
     from domaintune.eval.results import result_doc
 
     metrics = parse_metrics(",".join(metrics))
@@ -197,7 +197,7 @@ def gen_result(
         "english_rows": sum(not s.chinese for s in scored),
         "no_dimension": sum(item.dimension is None for item in items),
     }
-    return result_doc(
+    doc = result_doc(
         "gen",
         model,
         group=group,
@@ -206,4 +206,9 @@ def gen_result(
         by_dimension={name: summarize(rows_, metrics) for name, rows_ in sorted(by_dim.items())},
         items=rows,
         counts=counts,
+        diversity=diversity([item.prediction or "" for item in items]),
     )
+    from domaintune.eval.exam_formats import add_official
+
+    add_official(doc, list(items))  # GAOKAO-Bench, CMB, LongBench rows: their own rule
+    return doc
