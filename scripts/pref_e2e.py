@@ -1,0 +1,134 @@
+"""SFT then DPO on a tiny model; held-out pair accuracy, general perplexity, repetition.
+
+The experiment behind docs/preference.md's end-to-end table (tests/pref/test_e2e.py asserts the
+issue's thresholds on one configuration):
+
+    .venv/bin/python scripts/pref_e2e.py OUT [--sft-data chosen|both] [--method full|lora]
+        [--lr 5e-4] [--sft-coef 0.2] [--steps 60] [--beta 0.1]
+
+OUT/run holds the recipe's stages; an unchanged SFT stage is reused (the runner skips it), so
+several DPO settings can be tried on one SFT model. Prints one JSON line per model (SFT, DPO).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from domaintune.data.pref_io import read_pref
+from domaintune.eval.generate import generate_answers
+from domaintune.eval.metrics import diversity
+from domaintune.eval.perplexity import perplexity
+from domaintune.eval.pref import pref_accuracy
+from domaintune.io import read_documents, write_jsonl
+from domaintune.models import build_tiny_model, load_for_eval
+from domaintune.pipeline import run_recipe
+from domaintune.recipes import parse_recipe
+from domaintune.records import EvalItem
+from domaintune.resources import resolve
+
+SFT = {
+    "method": "full",
+    "learning_rate": 3e-3,
+    "max_steps": 120,
+    "batch_size": 16,
+    "max_len": 160,
+    "logging_steps": 20,
+}
+
+
+def measure(model_dir: Path, held: list, general: list, items: list) -> dict:
+    model, tok = load_for_eval(model_dir)
+    model.eval()
+    out = {}
+    for score in ("sum", "mean"):
+        out[f"accuracy_{score}"] = pref_accuracy(model, tok, held, template="chatml", score=score)[
+            "accuracy"
+        ]
+    out["general_ppl"] = perplexity(model, tok, general, max_len=160)["perplexity"]
+    answers = generate_answers(
+        model, tok, items, template="chatml", max_new_tokens=60, show_progress=False
+    )
+    return {**out, **diversity(answers)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out", type=Path)
+    p.add_argument("--sft-data", choices=("chosen", "both"), default="both")
+    p.add_argument("--method", default="full")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--sft-coef", type=float, default=0.2)
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--beta", type=float, default=0.1)
+    a = p.parse_args()
+    pairs = read_pref(resolve("builtin:pref_pairs.jsonl"))
+    held = read_pref(resolve("builtin:pref_heldout.jsonl"))
+    general = [d.text for d in read_documents(resolve("builtin:general_corpus.jsonl"))]
+    out = a.out
+    if not (out / "model/config.json").exists():
+        texts = [t for r in pairs for t in (r.prompt[-1]["content"], r.chosen, r.rejected)]
+        build_tiny_model(
+            out / "model",
+            texts=texts + general[:200],
+            vocab_size=2048,
+            hidden_size=128,
+            num_layers=2,
+            seed=0,
+        )
+    answers = (
+        (lambda r: (r.chosen,)) if a.sft_data == "chosen" else (lambda r: (r.chosen, r.rejected))
+    )
+    rows = [
+        {"messages": [*r.prompt, {"role": "assistant", "content": x}]}
+        for r in pairs
+        for x in answers(r)
+    ]
+    write_jsonl(out / "sft.jsonl", rows)
+    write_jsonl(out / "general.jsonl", [{"text": t} for t in general[:150]])
+    dpo = {
+        "method": a.method,
+        "learning_rate": a.lr,
+        "max_steps": a.steps,
+        "batch_size": 8,
+        "max_len": 160,
+        "logging_steps": 5,
+        "warmup_ratio": 0.1,
+    }
+    raw = {
+        "name": "pref-e2e",
+        "output_dir": str(out / "run"),
+        "model": {"path": str(out / "model")},
+        "stages": [
+            {
+                "name": "sft",
+                "type": "sft",
+                "template": "chatml",
+                "train": SFT,
+                "data": [{"path": str(out / "sft.jsonl")}],
+                "ptx": {"data": [{"path": str(out / "general.jsonl")}], "share": 0.2},
+            },
+            {
+                "name": "dpo",
+                "type": "dpo",
+                "model_from": "sft",
+                "template": "chatml",
+                "data": [{"path": "builtin:pref_pairs.jsonl"}],
+                "loss": "sigmoid",
+                "beta": a.beta,
+                "sft_coef": a.sft_coef,
+                "train": dpo,
+            },
+        ],
+    }
+    run_recipe(parse_recipe(raw))
+    heldout_general = list(read_documents(resolve("builtin:heldout_general.jsonl")))[:20]
+    items = [EvalItem(id=r.id, question=r.prompt[-1]["content"], answer=r.chosen) for r in held]
+    for stage in ("sft", "dpo"):
+        result = measure(out / "run" / stage / "final", held, heldout_general, items[:40])
+        print(json.dumps({"model": stage, **vars(a), "out": str(out), **result}))
+
+
+if __name__ == "__main__":
+    main()
