@@ -77,7 +77,9 @@ def test_dpo_with_sft_anchor_raises_heldout_pair_accuracy(tmp_path):
         seed=0,
     )
     sft_rows = [
-        {"messages": [*r.prompt, {"role": "assistant", "content": r.chosen}]} for r in pairs
+        {"messages": [*r.prompt, {"role": "assistant", "content": answer}]}
+        for r in pairs
+        for answer in (r.chosen, r.rejected)
     ]
     write_jsonl(tmp_path / "sft.jsonl", sft_rows)
     write_jsonl(tmp_path / "general.jsonl", [{"text": t} for t in general[:150]])
