@@ -9,9 +9,7 @@ LoRA/QLoRA the reference is the same weights with the adapter disabled (no secon
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -21,7 +19,6 @@ from pydantic import Field, model_validator
 from domaintune.config import DataSource, StageBase, TrainConfig
 from domaintune.resources import resolve
 from domaintune.stages import StageContext
-from domaintune.train.callbacks import MetricsJsonlCallback
 
 log = logging.getLogger(__name__)
 
@@ -101,67 +98,6 @@ class PrefStage(StageBase):
 
             get_template(self.template)  # an unknown name lists the valid ones
         return self
-
-
-class PrefMetricsCallback(MetricsJsonlCallback):
-    """metrics.jsonl rows with `pref` (training) and `eval_pref` ({eval set: {...}}) objects."""
-
-    def __init__(self, path: str | Path, eval_names: list[str] = ()):
-        super().__init__(path)
-        self.eval_names = list(eval_names)
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        super().on_log(args, state, control, logs=logs, **kwargs)
-        if not state.is_world_process_zero or not logs or self.pending is None:
-            return
-        pref = {PREF_KEYS[k]: float(v) for k, v in logs.items() if k in PREF_KEYS}
-        if pref:
-            self.pending["pref"] = pref
-        # TRL evaluates each set on its own and logs its metrics unnamed, beside `eval_NAME_loss`
-        sets = [n for n in self.eval_names if f"eval_{n}_loss" in logs]
-        for key, value in logs.items():
-            if key.startswith("eval_"):
-                name, metric = _eval_key(key[len("eval_") :])
-                if name == "eval" and len(sets) == 1:
-                    name = sets[0]
-                if metric in PREF_KEYS:
-                    evals = self.pending.setdefault("eval_pref", {})
-                    evals.setdefault(name, {})[PREF_KEYS[metric]] = float(value)
-
-    def _flush(self) -> None:
-        # The parent's row (its fields, its order) with the preference objects at the end.
-        if self.pending is None:
-            return
-        order = [
-            "step",
-            "epoch",
-            "lr",
-            "loss",
-            "grad_norm",
-            "tokens_seen",
-            "padding",
-            "time",
-            "loss_by_source",
-            "eval_loss",
-            "pref",
-            "eval_pref",
-        ]
-        row = {k: self.pending[k] for k in order if k in self.pending}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        self.pending = None
-
-
-def _eval_key(key: str) -> tuple[str, str]:
-    """'held_rewards/accuracies' -> ('held', 'rewards/accuracies'); 'kl' of set 'a_b' too."""
-    for metric in sorted(PREF_KEYS, key=len, reverse=True):
-        if key.endswith("_" + metric):
-            return key[: -len(metric) - 1], metric
-        if key == metric:
-            return "eval", metric
-    return key, ""
 
 
 # ---------------------------------------------------------------- data
@@ -353,7 +289,7 @@ def train_pref(model, tokenizer, train_set, eval_sets, out_dir, stage: PrefStage
 
     from domaintune.train.outputs import save_outputs
     from domaintune.train.plots import plot_loss_curves
-    from domaintune.train.pref_trainer import PrefDPOTrainer, PrefKTOTrainer
+    from domaintune.train.pref_trainer import PrefDPOTrainer, PrefKTOTrainer, PrefMetricsCallback
     from domaintune.train.trainer import apply_method, count_parameters
 
     out = Path(out_dir)

@@ -14,12 +14,17 @@ Why each override exists (TRL 1.16, pinned `trl>=1.16,<1.17` in the equivalence 
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import torch
 from trl import DPOTrainer, KTOTrainer
 
+from domaintune.train.callbacks import MetricsJsonlCallback
 from domaintune.train.pref import REFERENCE_FREE, pref_loss, sft_term
+from domaintune.train.pref_stage import PREF_KEYS
 
 IGNORE_INDEX = -100
 
@@ -119,3 +124,64 @@ class PrefKTOTrainer(KTOTrainer):
 
             dataset = dataset.map(rotate, batched=True, batch_size=args.per_device_train_batch_size)
         return dataset
+
+
+class PrefMetricsCallback(MetricsJsonlCallback):
+    """metrics.jsonl rows with `pref` (training) and `eval_pref` ({eval set: {...}}) objects."""
+
+    def __init__(self, path: str | Path, eval_names: list[str] = ()):
+        super().__init__(path)
+        self.eval_names = list(eval_names)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        super().on_log(args, state, control, logs=logs, **kwargs)
+        if not state.is_world_process_zero or not logs or self.pending is None:
+            return
+        pref = {PREF_KEYS[k]: float(v) for k, v in logs.items() if k in PREF_KEYS}
+        if pref:
+            self.pending["pref"] = pref
+        # TRL evaluates each set on its own and logs its metrics unnamed, beside `eval_NAME_loss`
+        sets = [n for n in self.eval_names if f"eval_{n}_loss" in logs]
+        for key, value in logs.items():
+            if key.startswith("eval_"):
+                name, metric = _eval_key(key[len("eval_") :])
+                if name == "eval" and len(sets) == 1:
+                    name = sets[0]
+                if metric in PREF_KEYS:
+                    evals = self.pending.setdefault("eval_pref", {})
+                    evals.setdefault(name, {})[PREF_KEYS[metric]] = float(value)
+
+    def _flush(self) -> None:
+        # The parent's row (its fields, its order) with the preference objects at the end.
+        if self.pending is None:
+            return
+        order = [
+            "step",
+            "epoch",
+            "lr",
+            "loss",
+            "grad_norm",
+            "tokens_seen",
+            "padding",
+            "time",
+            "loss_by_source",
+            "eval_loss",
+            "pref",
+            "eval_pref",
+        ]
+        row = {k: self.pending[k] for k in order if k in self.pending}
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self.pending = None
+
+
+def _eval_key(key: str) -> tuple[str, str]:
+    """'held_rewards/accuracies' -> ('held', 'rewards/accuracies'); 'kl' of set 'a_b' too."""
+    for metric in sorted(PREF_KEYS, key=len, reverse=True):
+        if key.endswith("_" + metric):
+            return key[: -len(metric) - 1], metric
+        if key == metric:
+            return "eval", metric
+    return key, ""
