@@ -78,6 +78,15 @@ def make_recipe_raw(tmp_path, tiny_model_dir) -> dict:
     }
 
 
+WAIT_LAST = ("tests/test_benchmarks.py::", "tests/test_gpu_check.py::test_dry_run")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that wait for the background smoke runs go last, so the runs overlap the whole
+    session instead of holding up the tests that would otherwise follow them."""
+    items.sort(key=lambda item: item.nodeid.startswith(WAIT_LAST))
+
+
 def pytest_collection_finish(session):
     """Start the benchmarks' smoke runs (subprocesses, one at a time) as the session begins, so
     they overlap the other tests instead of holding the session up at the end."""

@@ -40,6 +40,12 @@ def _num(value) -> float | str:
 class MetricsJsonlCallback(TrainerCallback):
     """Merge the Trainer's train and eval logs of one step into one row of metrics.jsonl."""
 
+    # a row's fields, in this order (a subclass adds its own at the end)
+    FIELDS: tuple[str, ...] = (
+        "step", "epoch", "lr", "loss", "grad_norm", "tokens_seen", "padding", "time",
+        "loss_by_source", "eval_loss",
+    )  # fmt: skip
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.pending: dict | None = None
@@ -105,19 +111,7 @@ class MetricsJsonlCallback(TrainerCallback):
     def _flush(self) -> None:
         if self.pending is None:
             return
-        order = [
-            "step",
-            "epoch",
-            "lr",
-            "loss",
-            "grad_norm",
-            "tokens_seen",
-            "padding",
-            "time",
-            "loss_by_source",
-            "eval_loss",
-        ]
-        row = {k: self.pending[k] for k in order if k in self.pending}
+        row = {k: self.pending[k] for k in self.FIELDS if k in self.pending}
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             f.flush()

@@ -14,8 +14,6 @@ Why each override exists (TRL 1.16, pinned `trl>=1.16,<1.17` in the equivalence 
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +127,8 @@ class PrefKTOTrainer(KTOTrainer):
 class PrefMetricsCallback(MetricsJsonlCallback):
     """metrics.jsonl rows with `pref` (training) and `eval_pref` ({eval set: {...}}) objects."""
 
+    FIELDS = (*MetricsJsonlCallback.FIELDS, "pref", "eval_pref")
+
     def __init__(self, path: str | Path, eval_names: list[str] = ()):
         super().__init__(path)
         self.eval_names = list(eval_names)
@@ -150,31 +150,6 @@ class PrefMetricsCallback(MetricsJsonlCallback):
                 if metric in PREF_KEYS:
                     evals = self.pending.setdefault("eval_pref", {})
                     evals.setdefault(name, {})[PREF_KEYS[metric]] = float(value)
-
-    def _flush(self) -> None:
-        # The parent's row (its fields, its order) with the preference objects at the end.
-        if self.pending is None:
-            return
-        order = [
-            "step",
-            "epoch",
-            "lr",
-            "loss",
-            "grad_norm",
-            "tokens_seen",
-            "padding",
-            "time",
-            "loss_by_source",
-            "eval_loss",
-            "pref",
-            "eval_pref",
-        ]
-        row = {k: self.pending[k] for k in order if k in self.pending}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        self.pending = None
 
 
 def _eval_key(key: str) -> tuple[str, str]:
