@@ -44,3 +44,22 @@ def test_accuracy_and_margin_equal_a_plain_forward(tiny_model_dir, score):
     assert got["margin"] == pytest.approx(sum(margins) / 3, abs=1e-4)
     with pytest.raises(ValueError, match="score reward needs a reference model"):
         pref_accuracy(model, tok, ROWS, template="chatml", score="reward")
+
+
+def test_dt_eval_pref_is_the_file_verb(tiny_model_dir, tmp_path):
+    """`dt.eval.pref(model_dir, pairs)` reads the file and scores as `pref_accuracy` does."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import domaintune as dt
+    from domaintune.io import write_jsonl
+
+    rows = [{"prompt": r.prompt[0]["content"], "chosen": r.chosen, "rejected": r.rejected}
+            for r in ROWS]  # fmt: skip
+    write_jsonl(tmp_path / "pairs.jsonl", rows)
+    got = dt.eval.pref(tiny_model_dir, tmp_path / "pairs.jsonl", template="chatml")
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    want = pref_accuracy(model, tok, ROWS, template="chatml", score="sum")
+    assert (got["pairs"], got["accuracy"]) == (3, want["accuracy"])
+    assert got["margin"] == pytest.approx(want["margin"], abs=1e-5)
+    assert dt.eval.pref.pref_accuracy is pref_accuracy  # still the module

@@ -180,3 +180,8 @@ def pref(
     )
     if out is not None:
         write_json(out, result)
+
+
+from domaintune.verbs import make_callable  # noqa: E402 (last: the module is complete)
+
+make_callable(__name__, "domaintune.eval.pref:evaluate_pref_file")  # dt.eval.pref(model, pairs)
