@@ -93,6 +93,14 @@ def test_gen_predictions_mode_numbers(tmp_path):
     assert list(doc["items"][0]["scores"]) == SCORES
     assert [i["set"] for i in doc["items"]] == ["answers"] * 3 + ["zh"] * 2
     assert "overall" in result.output and "zh" in result.output
+    # answer tokens: [cat sat] x2, [], [高 血 压], [心 脏]: 7 of 9 unigrams and 4 of 5 bigrams
+    # distinct, no repeated 4-gram, 9 tokens over 5 answers
+    assert doc["diversity"] == pytest.approx(
+        {"distinct_1": 7 / 9, "distinct_2": 0.8, "repetition": 0.0, "mean_tokens": 1.8}
+    )
+    assert "distinct-1 0.778, distinct-2 0.800, repetition (seq-rep-4) 0.000, mean length 1.8" in (
+        " ".join(result.output.split())
+    )
 
 
 def test_gen_metrics_option(tmp_path):

@@ -188,6 +188,14 @@ def _print_gen(result: dict[str, Any], metrics: Sequence[str]) -> None:
         "(scored 0)",
         highlight=False,
     )
+    d = result.get("diversity")
+    if d:  # reference-free: repetition/length drift after DPO or a new decoding setting
+        console.print(
+            f"answers: distinct-1 {d['distinct_1']:.3f}, distinct-2 {d['distinct_2']:.3f}, "
+            f"repetition (seq-rep-4) {d['repetition']:.3f}, mean length {d['mean_tokens']:.1f} "
+            "tokens",
+            highlight=False,
+        )
 
 
 # ---------------------------------------------------------------- eval ppl
