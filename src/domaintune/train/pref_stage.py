@@ -222,33 +222,10 @@ def reference_kind(stage: PrefStage, method: str) -> str:
 
 def preflight_pref(ctx: StageContext, stage: PrefStage, source: Path) -> dict | None:
     """On a GPU: the memory estimate with the pairs' two sequences and the reference."""
-    import torch
+    from domaintune.train.stage import preflight_train
 
-    if not torch.cuda.is_available():
-        return None
-    from domaintune import distributed
-    from domaintune.memory import preflight, require_fit
-    from domaintune.train.stage import zero_stage
-
-    s = stage.train
-    result = preflight(
-        source,
-        method=s.method,
-        seq_len=s.max_len,
-        batch=s.batch_size,
-        grad_accum=s.gradient_accumulation_steps,
-        lora_rank=s.lora.r,
-        lora_targets=s.lora.target_modules,
-        lora_dropout=s.lora.dropout,
-        grad_ckpt=s.gradient_checkpointing,
-        gpus=distributed.world_size(),
-        zero=zero_stage(s.deepspeed),
-        pref=stage.type,
-        reference=reference_kind(stage, s.method),
-    )
-    require_fit(result, force=ctx.force)
-    ctx.console.print(result.message(), highlight=False, soft_wrap=True)
-    return result.to_json()
+    reference = reference_kind(stage, stage.train.method)
+    return preflight_train(ctx, stage.train, source, pref=stage.type, reference=reference)
 
 
 def pref_config(stage: PrefStage, settings: Any, out: Path, *, has_eval: bool, names: list):

@@ -276,13 +276,18 @@ def zero_stage(deepspeed_config: str | None) -> int:
 
 def preflight_stage(ctx: StageContext, stage: TrainStage, source: Path) -> dict | None:
     """On a GPU: estimate the stage's peak memory first; refuse a run that will not fit."""
+    return preflight_train(ctx, stage.train, source)
+
+
+def preflight_train(ctx: StageContext, s: TrainConfig, source: Path, **extra: Any) -> dict | None:
+    """The memory pre-flight of any training stage with `train:` settings `s` (`extra`: the
+    estimator's stage-specific options, e.g. dpo's `pref` and `reference`); None on the CPU."""
     import torch
 
     if not torch.cuda.is_available():
         return None  # CPU runs use host memory; the estimator is about GPUs
     from domaintune.memory import preflight, require_fit
 
-    s = stage.train
     result = preflight(
         source,
         method=s.method,
@@ -296,6 +301,7 @@ def preflight_stage(ctx: StageContext, stage: TrainStage, source: Path) -> dict 
         grad_ckpt=s.gradient_checkpointing,
         gpus=distributed.world_size(),
         zero=zero_stage(s.deepspeed),
+        **extra,
     )
     require_fit(result, force=ctx.force)
     ctx.console.print(result.message(), highlight=False, soft_wrap=True)
