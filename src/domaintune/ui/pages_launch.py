@@ -69,13 +69,18 @@ def _saved_path(request: Request, form: RecipeForm) -> Path:
     return folder / f"{safe_name(form.save_as, 'recipe')}.yaml"
 
 
-@router.post("/api/check")
-def check_json(request: Request, form: RecipeForm) -> dict[str, Any]:
-    """`domaintune check` on the edited YAML: errors (with "did you mean"), the command."""
+def _check(request: Request, form: RecipeForm):
+    """The UI's config, where the recipe would be saved, and `check`'s answer on the YAML."""
     cfg = config_of(request)
     saved = _saved_path(request, form)
     shown = _shown(saved, cfg.workdir)
-    checked = check_recipe_text(form.yaml, form.overrides, cfg.tools, shown_as=shown)
+    return cfg, saved, check_recipe_text(form.yaml, form.overrides, cfg.tools, shown_as=shown)
+
+
+@router.post("/api/check")
+def check_json(request: Request, form: RecipeForm) -> dict[str, Any]:
+    """`domaintune check` on the edited YAML: errors (with "did you mean"), the command."""
+    cfg, saved, checked = _check(request, form)
     command = None
     if checked.name:
         run_dir = _shown(cfg.runs_dir / checked.name, cfg.workdir)
@@ -88,10 +93,7 @@ def check_json(request: Request, form: RecipeForm) -> dict[str, Any]:
 @router.post("/api/launch")
 def launch_json(request: Request, form: RecipeForm) -> dict[str, Any]:
     """Save the YAML as a recipe in the recipes folder and start it detached."""
-    cfg = config_of(request)
-    saved = _saved_path(request, form)
-    shown = _shown(saved, cfg.workdir)
-    checked = check_recipe_text(form.yaml, form.overrides, cfg.tools, shown_as=shown)
+    cfg, saved, checked = _check(request, form)
     if checked.errors:
         raise HTTPException(422, {"message": "the recipe fails check", "errors": checked.errors})
     write_text(saved, form.yaml)
