@@ -53,20 +53,21 @@ def measure(model_dir: Path, held: list, general: list, items: list) -> dict:
     return {**out, **diversity(answers)}
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("out", type=Path)
-    p.add_argument("--sft-data", choices=("chosen", "both"), default="both")
-    p.add_argument("--method", default="full")
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--sft-coef", type=float, default=0.2)
-    p.add_argument("--steps", type=int, default=60)
-    p.add_argument("--beta", type=float, default=0.1)
-    a = p.parse_args()
+def run_experiment(
+    out: Path,
+    *,
+    sft_data: str = "both",
+    method: str = "full",
+    lr: float = 5e-4,
+    sft_coef: float = 0.2,
+    steps: int = 60,
+    beta: float = 0.1,
+) -> dict[str, dict]:
+    """SFT then DPO into `out/run`; {"sft": figures, "dpo": figures} on the held-out pairs, general
+    text and 40 held-out questions (the end-to-end test calls this too)."""
     pairs = read_pref(resolve("builtin:pref_pairs.jsonl"))
     held = read_pref(resolve("builtin:pref_heldout.jsonl"))
     general = [d.text for d in read_documents(resolve("builtin:general_corpus.jsonl"))]
-    out = a.out
     if not (out / "model/config.json").exists():
         texts = [t for r in pairs for t in (r.prompt[-1]["content"], r.chosen, r.rejected)]
         build_tiny_model(
@@ -78,7 +79,7 @@ def main() -> None:
             seed=0,
         )
     answers = (
-        (lambda r: (r.chosen,)) if a.sft_data == "chosen" else (lambda r: (r.chosen, r.rejected))
+        (lambda r: (r.chosen,)) if sft_data == "chosen" else (lambda r: (r.chosen, r.rejected))
     )
     rows = [
         {"messages": [*r.prompt, {"role": "assistant", "content": x}]}
@@ -88,9 +89,9 @@ def main() -> None:
     write_jsonl(out / "sft.jsonl", rows)
     write_jsonl(out / "general.jsonl", [{"text": t} for t in general[:150]])
     dpo = {
-        "method": a.method,
-        "learning_rate": a.lr,
-        "max_steps": a.steps,
+        "method": method,
+        "learning_rate": lr,
+        "max_steps": steps,
         "batch_size": 8,
         "max_len": 160,
         "logging_steps": 5,
@@ -116,8 +117,8 @@ def main() -> None:
                 "template": "chatml",
                 "data": [{"path": "builtin:pref_pairs.jsonl"}],
                 "loss": "sigmoid",
-                "beta": a.beta,
-                "sft_coef": a.sft_coef,
+                "beta": beta,
+                "sft_coef": sft_coef,
                 "train": dpo,
             },
         ],
@@ -125,9 +126,25 @@ def main() -> None:
     run_recipe(parse_recipe(raw))
     heldout_general = list(read_documents(resolve("builtin:heldout_general.jsonl")))[:20]
     items = [EvalItem(id=r.id, question=r.prompt[-1]["content"], answer=r.chosen) for r in held]
-    for stage in ("sft", "dpo"):
-        result = measure(out / "run" / stage / "final", held, heldout_general, items[:40])
-        print(json.dumps({"model": stage, **vars(a), "out": str(out), **result}))
+    return {
+        stage: measure(out / "run" / stage / "final", held, heldout_general, items[:40])
+        for stage in ("sft", "dpo")
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out", type=Path)
+    p.add_argument("--sft-data", choices=("chosen", "both"), default="both")
+    p.add_argument("--method", default="full")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--sft-coef", type=float, default=0.2)
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--beta", type=float, default=0.1)
+    a = p.parse_args()
+    settings = {k: v for k, v in vars(a).items() if k != "out"}
+    for stage, result in run_experiment(a.out, **settings).items():
+        print(json.dumps({"model": stage, **vars(a), "out": str(a.out), **result}))
 
 
 if __name__ == "__main__":
