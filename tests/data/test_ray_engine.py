@@ -227,3 +227,74 @@ def test_recipe_stages_on_ray_write_the_local_files_and_engine_is_volatile(
     created = {s: read_manifest(tmp_path / "ray" / s)["created_at_ns"] for s in ray_counts}
     run_recipe(recipe("ray", "local"))
     assert {s: read_manifest(tmp_path / "ray" / s)["created_at_ns"] for s in created} == created
+
+
+def _mixed_folder(tmp_path: Path, src: Path) -> Path:
+    """The planted-copies corpus as a JSONL file without some ids, a .jsonl.gz and a Parquet
+    file of several row groups: what the Ray workers read themselves."""
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [json.loads(ln) for ln in src.read_text(encoding="utf-8").splitlines()]
+    for r in rows[::4]:
+        del r["id"]  # ids from the line number: equal only if the lines are numbered as locally
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:300])
+    (folder / "a.jsonl").write_text(text, encoding="utf-8")
+    gz = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[300:500])
+    (folder / "b.jsonl.gz").write_bytes(gzip.compress(gz.encode("utf-8")))
+    tail = [{"id": r.get("id", f"pq-{i}"), "text": r["text"]} for i, r in enumerate(rows[500:])]
+    pq.write_table(pa.Table.from_pylist(tail), folder / "c.parquet", row_group_size=50)
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_read_jsonl_ranges_gz_and_parquet_from_a_uri(
+    tmp_path, ray_instance, planted_copies, workers
+):
+    """`file://` URI of a folder, JSONL cut into ~64 KB ranges: Ray's workers read it all, and
+    dedup, clean and decontaminate write the local engine's bytes (read from the plain path)."""
+    from domaintune.data.clean import clean_file
+    from domaintune.data.decontaminate import build_index, decontaminate_file
+    from domaintune.data.dedup import dedup_documents
+
+    folder = _mixed_folder(tmp_path, planted_copies[0])
+    engine = RayEngine(workers=workers, piece_bytes=64 << 10, window_bytes=256 << 10)
+    pieces = engine.map_pieces(lambda chunk: [len(chunk)], folder)
+    assert pieces is not None and sum(pieces) > 10  # more than 10 map tasks read it
+    index = build_index([data_path("heldout_domain.jsonl")])
+    for name, path, eng in (("local", folder, None), ("ray", f"file://{folder}", engine)):
+        d = tmp_path / name
+        dedup_documents(path, d / "dedup.jsonl", rejects=d / "dedup-rej.jsonl", engine=eng)
+        clean_file(path, d / "clean.jsonl", rejects=d / "clean-rej.jsonl", engine=eng)
+        decontaminate_file(path, d / "decon.jsonl", index, rejects=d / "decon-rej.jsonl",
+                           engine=eng)  # fmt: skip
+    files = sorted(p.name for p in (tmp_path / "local").iterdir())
+    assert len(files) == 6
+    assert _bytes(*(tmp_path / "ray" / f for f in files)) == _bytes(
+        *(tmp_path / "local" / f for f in files)
+    )
+    rejected = (tmp_path / "local" / "dedup-rej.jsonl").read_text(encoding="utf-8").count("\n")
+    assert rejected == 90  # the planted copies, across the three files
+
+
+@pytest.mark.slow
+def test_a_bad_row_read_by_a_worker_is_reported_as_locally(tmp_path, ray_instance, planted_copies):
+    from domaintune.data.dedup import dedup_documents
+    from domaintune.records import DataError
+
+    src, _ = planted_copies
+    good = src.read_text(encoding="utf-8").split("\n")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join(good[:700] + ['{"text": 5}'] + good[700:]), encoding="utf-8")
+    with pytest.raises(DataError) as local:
+        dedup_documents(broken, tmp_path / "local.jsonl")
+    engine = RayEngine(workers=2, piece_bytes=32 << 10)
+    with pytest.raises(DataError) as ray:
+        dedup_documents(broken, tmp_path / "ray" / "out.jsonl", engine=engine)
+    assert str(ray.value) == str(local.value) and ray.value.line == 701
+    assert not (tmp_path / "ray").exists() or list((tmp_path / "ray").iterdir()) == []

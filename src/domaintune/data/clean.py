@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,7 +17,8 @@ from domaintune.data.clean_pii import redact_pii
 from domaintune.data.clean_text import html_to_text, looks_like_html, normalise, remove_boilerplate
 from domaintune.data.parallel import Engine, ordered_map
 from domaintune.data.quality import SOURCES, CleanConfig, first_failure
-from domaintune.data.rows import output_row, read_documents_with_rows
+from domaintune.data.ray_read import map_rows
+from domaintune.data.rows import output_row
 from domaintune.io import UNSUPPORTED_FILE, PathLike, atomic_write, label
 from domaintune.records import Document
 
@@ -108,6 +109,10 @@ def _clean_chunk(docs: list[Document], config: CleanConfig) -> list[CleanResult]
     return [clean_document(d, config) for d in docs]
 
 
+def _clean_pairs(pairs: list, config: CleanConfig) -> list[tuple[Any, CleanResult]]:
+    return [(row, clean_document(d, config)) for row, d in pairs]
+
+
 def clean_documents(
     docs: Iterable[Document],
     *,
@@ -150,12 +155,11 @@ def clean_file(
     summary = CleanSummary(Counts(), Counter(), Counter())
     counts = summary.counts
     with atomic_write(out) as f, Rejects(rejects, counts) as rej:
-        pairs = read_documents_with_rows(src)
-        rows: deque = deque()  # rows of the documents read but not yet written
-        docs = (rows.append(row) or doc for row, doc in pairs)
-        results = clean_documents(docs, config=config, num_proc=num_proc, engine=engine)
-        for result in progress(results, f"cleaning {label(src)}"):
-            row = output_row(rows.popleft(), result.doc)
+        # (row, result) pairs; on Ray the workers read the input (ray_read)
+        fn = functools.partial(_clean_pairs, config=config)
+        results = map_rows(fn, src, pairs=True, num_proc=num_proc, engine=engine)
+        for row, result in progress(results, f"cleaning {label(src)}"):
+            row = output_row(row, result.doc)
             counts.read += 1
             summary.lines_removed.update(result.lines_removed)
             summary.pii.update(result.pii)

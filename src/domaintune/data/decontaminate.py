@@ -10,8 +10,9 @@ from typing import Any
 
 from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.minhash import text_tokens
-from domaintune.data.parallel import Engine, ordered_map
-from domaintune.data.rows import output_row, read_records_with_rows
+from domaintune.data.parallel import Engine
+from domaintune.data.ray_read import map_rows
+from domaintune.data.rows import output_row
 from domaintune.io import PathLike, atomic_write, label, read_eval_items, read_records
 from domaintune.records import Conversation, DataError, Document
 from domaintune.text import is_han
@@ -124,14 +125,14 @@ def decontaminate_file(
     import json
 
     counts, hits = Counts(), []
-    pairs = progress(read_records_with_rows(src), f"decontaminating {label(src)}")
-    # Large chunks: the eval index travels with every chunk sent to a worker process.
-    checked = ordered_map(
-        functools.partial(_check_chunk, index=index), pairs, num_proc=num_proc, chunk_size=2048,
-        engine=engine,
+    # Large chunks: the eval index travels with every chunk sent to a worker process. On Ray the
+    # workers read the input (ray_read).
+    checked = map_rows(
+        functools.partial(_check_chunk, index=index), src, pairs=True, records=True,
+        num_proc=num_proc, chunk_size=2048, engine=engine,
     )  # fmt: skip
     with atomic_write(out) as f, Rejects(rejects, counts) as rej:
-        for (row, record), hit in checked:
+        for (row, record), hit in progress(checked, f"decontaminating {label(src)}"):
             counts.read += 1
             row = output_row(row, record)  # the input's own format and id
             if hit is None:

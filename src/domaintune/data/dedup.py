@@ -30,7 +30,8 @@ from domaintune.data.minhash import (
     text_tokens,
     tokens_key,
 )
-from domaintune.data.parallel import Engine, ordered_map
+from domaintune.data.parallel import Engine
+from domaintune.data.ray_read import map_rows
 from domaintune.data.rows import output_row, read_documents_with_rows
 from domaintune.io import PathLike, read_documents, write_jsonl
 
@@ -126,6 +127,14 @@ def _hash_chunk(
     ]
 
 
+def _hash_docs(docs: list, **options: Any) -> list[tuple[str, int, bytes, bool, np.ndarray]]:
+    return _hash_chunk([(d.id, d.text) for d in docs], **options)
+
+
+def _output_rows(pairs: list) -> list[dict[str, Any]]:
+    return [output_row(row, doc) for row, doc in pairs]
+
+
 def _sign_in_pieces(text: str, ngram: int, hasher: MinHasher) -> tuple[bytes, np.ndarray, bool]:
     """(exact key, signature, empty) of a long text, equal to those of the text in one go."""
     key, sig = xxhash.xxh3_128(), np.full(hasher.num_perm, MAX_HASH, dtype=np.uint32)
@@ -159,10 +168,11 @@ def dedup_documents(
         raise ValueError(f"ngram must be >= 1 and num_perm >= 2, got {ngram} and {num_perm}")
     bands, rows = lsh_params(threshold, num_perm)
     scan = _Scan(num_perm)
-    docs = ((d.id, d.text) for d in progress(read_documents(path), "dedup: hashing"))
-    fn = functools.partial(_hash_chunk, ngram=ngram, num_perm=num_perm, seed=seed)
-    hashed = ordered_map(fn, docs, num_proc=num_proc, chunk_size=_SIGNATURE_BATCH, engine=engine)
-    for item in hashed:
+    # On Ray the workers read the input (ray_read) and send back only the signatures.
+    fn = functools.partial(_hash_docs, ngram=ngram, num_perm=num_perm, seed=seed)
+    hashed = map_rows(fn, path, num_proc=num_proc, chunk_size=_SIGNATURE_BATCH, engine=engine,
+                      read=read_documents_with_rows)  # fmt: skip
+    for item in progress(hashed, "dedup: hashing"):
         scan.add(*item)
     sigs = scan.signatures()
     # On Ray, band buckets are grouped there too (ray_dedup: the same pairs).
@@ -175,7 +185,7 @@ def dedup_documents(
     plan = _plan(scan, edges, sims, lambda u, v: _similarity(u, v, sigs, shingles))
     counts = Counts(read=len(scan.ids))
     with Rejects(rejects, counts) as rej:
-        write_jsonl(out, _kept_rows(path, plan, rej, counts))
+        write_jsonl(out, _kept_rows(path, plan, rej, counts, engine))
     settings = {
         "threshold": threshold,
         "ngram": ngram,
@@ -284,18 +294,21 @@ def _pairs_by_root(
     return out
 
 
-def _kept_rows(path: PathLike, plan: dict[str, Any], rejects: Rejects, counts: Counts):
+def _kept_rows(
+    path: PathLike, plan: dict[str, Any], rejects: Rejects, counts: Counts, engine=None
+):
     """Pass 2: re-read the input; yield kept rows as read, send the others to `rejects`."""
     seen = 0
-    rows = progress(read_documents_with_rows(path), "dedup: writing", total=plan["count"])
-    for i, (row, doc) in enumerate(rows):
+    # on Ray, read in the workers
+    rows = map_rows(_output_rows, path, pairs=True, engine=engine, read=read_documents_with_rows)
+    for i, row in enumerate(progress(rows, "dedup: writing", total=plan["count"])):
         seen += 1
         if i in plan["verdict"]:
             reason, value = plan["verdict"][i]
-            rejects.add(output_row(row, doc), reason, value)
+            rejects.add(row, reason, value)
         else:
             counts.kept += 1
-            yield output_row(row, doc)
+            yield row
     if seen != plan["count"]:
         raise RuntimeError(
             f"{path} changed during deduplication ({plan['count']} then {seen} rows)"

@@ -1,10 +1,11 @@
 """`--engine ray`: the data stages' per-document work as Ray Data batch maps.
 
-The Ray engine is a drop-in for `parallel.ordered_map`: the driver reads the input with the same
-readers as the local engine (row numbers, ids and error messages stay the same), sends chunks of
-documents to Ray Data's `map_batches` (each chunk goes through the same function a local worker
-process runs), and receives the results in input order, so every output byte equals the local
-engine's. Ray has a fixed start-up cost (9-19 s for `ray.init` here, 5-10 s more for the first
+The Ray engine is a drop-in for `parallel.ordered_map`: chunks go to Ray Data's `map_batches`
+(each chunk through the same function a local worker process runs) and the results come back in
+input order, so every output byte equals the local engine's. For JSONL, JSONL.gz and Parquet
+inputs (`map_pieces`) the workers read the input themselves, in pieces planned by the driver
+without reading data (ray_read.py); other formats are read by the driver with the local readers
+and sent in chunks. Ray has a fixed start-up cost (9-19 s for `ray.init` here, 5-10 s more for the first
 Ray Data job): it pays on inputs that keep many cores busy for minutes (docs/scale.md).
 
 Ray is optional (`pip install 'domaintune[ray]'`); nothing here imports it at module level.
@@ -19,12 +20,14 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from domaintune.data.parallel import chunks
+from domaintune.data.ray_read import PIECE_BYTES, Piece, count_lines, number_lines, plan_pieces
 
 __all__ = [
     "INSTALL_HINT",
@@ -128,14 +131,21 @@ class RayEngine:
     workers: int | None = None
     window_bytes: int = WINDOW_BYTES
     chunk_size: int | None = None  # overrides the caller's (tests split small inputs finely)
+    piece_bytes: int = PIECE_BYTES  # JSONL bytes per map task when the workers read the input
 
     def ordered_map(
-        self, fn: Callable[[list[T]], list[R]], items: Iterable[T], *, chunk_size: int = 256
+        self,
+        fn: Callable[[list[T]], list[R]],
+        items: Iterable[T],
+        *,
+        chunk_size: int = 256,
+        weigh: Callable[[list[T]], int] | None = None,
     ) -> Iterator[R]:
         """`fn` over chunks of `items` as Ray Data batch maps; results in input order.
 
         One window runs on Ray while the driver reads and pickles the next one and writes the
-        results of the one before: at most three windows in memory.
+        results of the one before: at most three windows in memory. A window holds about
+        `window_bytes` of pickled chunks, or of `weigh(chunk)` (pieces: the bytes they read).
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -143,7 +153,7 @@ class RayEngine:
         pool = ThreadPoolExecutor(max_workers=1)  # windows execute one after another
         try:
             running = None
-            for window in self._windows(items, self.chunk_size or chunk_size):
+            for window in self._windows(items, self.chunk_size or chunk_size, weigh):
                 submitted = pool.submit(self._execute, fn, window)
                 if running is not None:
                     yield from self._results(*running.result())
@@ -153,17 +163,38 @@ class RayEngine:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _windows(self, items: Iterable[Any], chunk_size: int) -> Iterator[list[bytes]]:
+    def _windows(
+        self, items: Iterable[Any], chunk_size: int, weigh: Callable | None = None
+    ) -> Iterator[list[bytes]]:
         window: list[bytes] = []
         size = 0
         for chunk in chunks(items, chunk_size):
             window.append(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
-            size += len(window[-1])
+            size += weigh(chunk) if weigh is not None else len(window[-1])
             if size >= self.window_bytes:
                 yield window
                 window, size = [], 0
         if window:
             yield window
+
+    def map_pieces(
+        self, fn: Callable[[list[Piece]], list[R]], path: Any
+    ) -> Iterator[R] | None:
+        """`fn` over the input's pieces, read by the workers (ray_read); None when a file needs
+        the driver's reader (CSV, JSON arrays, text, HTML)."""
+        pieces = plan_pieces(path, piece_bytes=self.piece_bytes)
+        if pieces is None:
+            return None
+        per_file = Counter(p.path for p in pieces if p.kind == "jsonl")
+        split = [p for p in pieces if per_file[p.path] > 1]  # later ranges need line numbers
+        if split:
+            counted = dict(zip(split, self._pieces_map(count_lines, split), strict=True))
+            pieces = number_lines(pieces, [counted.get(p, 0) for p in pieces])
+        return self._pieces_map(fn, pieces)
+
+    def _pieces_map(self, fn: Callable, pieces: list[Piece]) -> Iterator[Any]:
+        """One map task per piece, windows of about `window_bytes` read."""
+        return self.ordered_map(fn, pieces, chunk_size=1, weigh=lambda c: sum(p.size for p in c))
 
     def band_pairs(self, signatures: Any, bands: int, rows: int) -> Any:
         """LSH candidate pairs grouped on Ray (equal to `minhash.band_pairs`)."""
