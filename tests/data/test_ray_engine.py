@@ -298,3 +298,45 @@ def test_a_bad_row_read_by_a_worker_is_reported_as_locally(tmp_path, ray_instanc
         dedup_documents(broken, tmp_path / "ray" / "out.jsonl", engine=engine)
     assert str(ray.value) == str(local.value) and ray.value.line == 701
     assert not (tmp_path / "ray").exists() or list((tmp_path / "ray").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_workers_read_from_s3_as_locally(tmp_path, ray_instance, planted_copies):
+    """A real S3 endpoint (moto's server on 127.0.0.1, started and stopped here): dedup of the
+    mixed folder read from s3:// by the workers writes the local engine's bytes."""
+    pytest.importorskip("moto", reason="moto[server] for an S3 endpoint on 127.0.0.1")
+    import socket
+
+    from moto.server import ThreadedMotoServer
+    from pyarrow import fs
+
+    from domaintune.data.dedup import dedup_documents
+
+    folder = _mixed_folder(tmp_path, planted_copies[0])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        # moto's fake credentials; real ones come from the environment, never the URI
+        options = f"endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
+        s3, _ = fs.FileSystem.from_uri(
+            f"s3://testing:testing@corpus?{options}&allow_bucket_creation=true"
+        )
+        s3.create_dir("corpus")
+        for f in sorted(folder.iterdir()):
+            with s3.open_output_stream(f"corpus/in/{f.name}", compression=None) as out:
+                out.write(f.read_bytes())
+        engine = RayEngine(workers=2, piece_bytes=64 << 10)
+        ray_out = tmp_path / "ray"
+        dedup_documents(f"s3://testing:testing@corpus/in/?{options}", ray_out / "out.jsonl",
+                        rejects=ray_out / "rej.jsonl", engine=engine)  # fmt: skip
+    finally:
+        server.stop()
+    local = tmp_path / "local"
+    dedup_documents(folder, local / "out.jsonl", rejects=local / "rej.jsonl")
+    assert (local / "rej.jsonl").read_text(encoding="utf-8").count("\n") == 90
+    assert _bytes(ray_out / "out.jsonl", ray_out / "rej.jsonl") == _bytes(
+        local / "out.jsonl", local / "rej.jsonl"
+    )

@@ -66,8 +66,13 @@ def _open(path: str, *, stream: bool = False) -> Any:
     return filesystem.open_input_file(inner)
 
 
+def _name(path: str) -> str:
+    """A file's name, without a URI's query (s3://b/k.jsonl?endpoint_override=...)."""
+    return Path(path.partition("?")[0] if is_uri(path) else path).name
+
+
 def _suffix(path: str) -> str:
-    name = path.lower()
+    name = _name(path).lower()
     return next((s for s in WORKER_SUFFIXES if name.endswith(s)), "")
 
 
@@ -93,11 +98,13 @@ def _listing(top: str) -> list[tuple[str, int]] | None:
         from domaintune.records import DataError
 
         raise DataError(top, None, "no such file or directory; check the URI")
+    base, mark, query = top.partition("?")  # options such as endpoint_override go on each file
+    query = mark + query
     found = []
     for entry in filesystem.get_file_info(fs.FileSelector(inner, recursive=True)):
         rel = entry.path[len(inner.rstrip("/")) + 1 :]
         if entry.type == fs.FileType.File and not any(p.startswith(".") for p in rel.split("/")):
-            found.append((rel.split("/"), f"{top.rstrip('/')}/{rel}", entry.size))
+            found.append((rel.split("/"), f"{base.rstrip('/')}/{rel}{query}", entry.size))
     return [(uri, size) for _, uri, size in sorted(found)]
 
 
@@ -251,7 +258,7 @@ def read_piece(
     from domaintune.io import file_stem
     from domaintune.records import RawRow, parse_document, parse_record
 
-    stem = file_stem(Path(piece.path).name)
+    stem = file_stem(_name(piece.path))
     for line, data in _piece_rows(piece):
         raw = RawRow(data, piece.path, line, stem=stem, row_indexed=piece.kind == "parquet")
         yield data, parse_record(raw) if records else parse_document(raw, source)
