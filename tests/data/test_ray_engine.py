@@ -340,3 +340,22 @@ def test_workers_read_from_s3_as_locally(tmp_path, ray_instance, planted_copies)
     assert _bytes(ray_out / "out.jsonl", ray_out / "rej.jsonl") == _bytes(
         local / "out.jsonl", local / "rej.jsonl"
     )
+
+
+@pytest.mark.slow
+def test_sharded_ray_output_concatenates_to_the_local_single_file(
+    tmp_path, ray_instance, planted_copies
+):
+    from domaintune.data.clean import clean_file
+    from domaintune.data.dedup import dedup_documents
+
+    src, _ = planted_copies
+    engine = RayEngine(workers=2, piece_bytes=64 << 10)
+    dedup_documents(src, tmp_path / "local.jsonl")
+    dedup_documents(src, tmp_path / "ray", shards=4, engine=engine)
+    clean_file(src, tmp_path / "clean-local.jsonl")
+    clean_file(src, f"{tmp_path}/clean-ray/", engine=engine)  # "/": a folder, one part
+    for folder, single, n in (("ray", "local.jsonl", 4), ("clean-ray", "clean-local.jsonl", 1)):
+        parts = sorted((tmp_path / folder).glob("part-*.jsonl"))
+        assert len(parts) == n and (tmp_path / folder / "_SUCCESS").exists()
+        assert b"".join(p.read_bytes() for p in parts) == (tmp_path / single).read_bytes()

@@ -72,6 +72,7 @@ def clean(
     engine: str = "local",
     address: str | None = None,
     num_cpus: int | None = None,
+    shards: int | None = None,
 ) -> DataResult:
     """Raw documents (HTML pages, text, jsonl) to clean text: extraction, repair, filters.
 
@@ -85,7 +86,7 @@ def clean(
     with _engine(engine, address, num_cpus, num_proc) as eng:
         summary = clean_file(
             _src(src), out, config=config, rejects=rejects, report=report, num_proc=num_proc,
-            engine=eng,
+            engine=eng, shards=shards,
         )  # fmt: skip
     details = {
         "lines_removed_by_rule": dict(summary.lines_removed.most_common()),
@@ -107,7 +108,8 @@ def dedup(
     num_cpus: int | None = None,
     **options: Any,
 ) -> DataResult:
-    """Drop exact and near duplicates; `options`: threshold, ngram, num_perm, verify, seed.
+    """Drop exact and near duplicates; `options`: threshold, ngram, num_perm, verify, seed,
+    shards (a folder `out` of part files, docs/scale.md).
     `engine="ray"` keeps exactly the documents the local engine keeps."""
     from domaintune.data.dedup import dedup_documents
 
@@ -132,6 +134,7 @@ def decontaminate(
     engine: str = "local",
     address: str | None = None,
     num_cpus: int | None = None,
+    shards: int | None = None,
     **ngrams: int,
 ) -> DataResult:
     """Drop rows sharing a long n-gram with any evaluation item (`word_n`, `char_n`)."""
@@ -141,7 +144,7 @@ def decontaminate(
     with _engine(engine, address, num_cpus, num_proc) as eng:
         counts, hits = decontaminate_file(
             _src(src), out, index, rejects=rejects, report=report, num_proc=num_proc,
-            engine=eng,
+            engine=eng, shards=shards,
         )  # fmt: skip
     details = {"hits": hits, "eval_items": index.items, "too_short": len(index.too_short)}
     return DataResult(counts, Path(out), details)

@@ -18,6 +18,7 @@ from domaintune.data.clean_text import html_to_text, looks_like_html, normalise,
 from domaintune.data.parallel import Engine, ordered_map
 from domaintune.data.quality import SOURCES, CleanConfig, first_failure
 from domaintune.data.ray_read import map_rows
+from domaintune.data.ray_shards import output_file
 from domaintune.data.rows import output_row
 from domaintune.io import UNSUPPORTED_FILE, PathLike, atomic_write, label
 from domaintune.records import Document
@@ -149,12 +150,18 @@ def clean_file(
     report: PathLike | None = None,
     num_proc: int = 1,
     engine: Engine | None = None,
+    shards: int | None = None,
 ) -> CleanSummary:
-    """Clean every document of `src` into `out` (jsonl, atomic); rejected rows to `rejects`."""
+    """Clean every document of `src` into `out` (jsonl, atomic); rejected rows to `rejects`.
+    A folder `out` (`out/`, or `shards`) gets part files and `_SUCCESS` (ray_shards)."""
     config = config or CleanConfig()
     summary = CleanSummary(Counts(), Counter(), Counter())
     counts = summary.counts
-    with atomic_write(out) as f, Rejects(rejects, counts) as rej:
+    with (
+        output_file(out, shards) as target,  # a folder output: ray_shards
+        atomic_write(target) as f,
+        Rejects(rejects, counts) as rej,
+    ):
         # (row, result) pairs; on Ray the workers read the input (ray_read)
         fn = functools.partial(_clean_pairs, config=config)
         results = map_rows(fn, src, pairs=True, num_proc=num_proc, engine=engine)

@@ -12,6 +12,7 @@ from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.minhash import text_tokens
 from domaintune.data.parallel import Engine
 from domaintune.data.ray_read import map_rows
+from domaintune.data.ray_shards import output_file
 from domaintune.data.rows import output_row
 from domaintune.io import PathLike, atomic_write, label, read_eval_items, read_records
 from domaintune.records import Conversation, DataError, Document
@@ -120,6 +121,7 @@ def decontaminate_file(
     report: PathLike | None = None,
     num_proc: int = 1,
     engine: Engine | None = None,
+    shards: int | None = None,
 ) -> tuple[Counts, list[dict[str, Any]]]:
     """Copy the rows of `src` that overlap no evaluation item to `out`; return counts and hits."""
     import json
@@ -131,7 +133,11 @@ def decontaminate_file(
         functools.partial(_check_chunk, index=index), src, pairs=True, records=True,
         num_proc=num_proc, chunk_size=2048, engine=engine,
     )  # fmt: skip
-    with atomic_write(out) as f, Rejects(rejects, counts) as rej:
+    with (
+        output_file(out, shards) as target,  # a folder output: ray_shards
+        atomic_write(target) as f,
+        Rejects(rejects, counts) as rej,
+    ):
         for (row, record), hit in progress(checked, f"decontaminating {label(src)}"):
             counts.read += 1
             row = output_row(row, record)  # the input's own format and id

@@ -32,6 +32,7 @@ from domaintune.data.minhash import (
 )
 from domaintune.data.parallel import Engine
 from domaintune.data.ray_read import map_rows
+from domaintune.data.ray_shards import output_file
 from domaintune.data.rows import output_row, read_documents_with_rows
 from domaintune.io import PathLike, read_documents, write_jsonl
 
@@ -162,8 +163,10 @@ def dedup_documents(
     seed: int = 1,
     num_proc: int = 1,
     engine: Engine | None = None,
+    shards: int | None = None,
 ) -> DedupResult:
-    """Write `path`'s documents minus exact and near duplicates to `out` (jsonl, atomic)."""
+    """Write `path`'s documents minus exact and near duplicates to `out` (jsonl, atomic); a
+    folder `out` (`out/`, or `shards`) gets part files and `_SUCCESS` (ray_shards)."""
     if ngram < 1 or num_perm < 2:
         raise ValueError(f"ngram must be >= 1 and num_perm >= 2, got {ngram} and {num_perm}")
     bands, rows = lsh_params(threshold, num_perm)
@@ -184,8 +187,8 @@ def dedup_documents(
     edges, sims = edges[sims >= threshold], sims[sims >= threshold]
     plan = _plan(scan, edges, sims, lambda u, v: _similarity(u, v, sigs, shingles))
     counts = Counts(read=len(scan.ids))
-    with Rejects(rejects, counts) as rej:
-        write_jsonl(out, _kept_rows(path, plan, rej, counts, engine))
+    with Rejects(rejects, counts) as rej, output_file(out, shards) as target:
+        write_jsonl(target, _kept_rows(path, plan, rej, counts, engine))
     settings = {
         "threshold": threshold,
         "ngram": ngram,
