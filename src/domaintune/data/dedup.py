@@ -185,7 +185,8 @@ def dedup_documents(
         shingles = _reread_shingles(path, scan, np.unique(edges), ngram)
         sims = np.array([jaccard(shingles[u], shingles[v]) for u, v in edges])
     edges, sims = edges[sims >= threshold], sims[sims >= threshold]
-    plan = _plan(scan, edges, sims, lambda u, v: _similarity(u, v, sigs, shingles))
+    similarity = lambda u, v: _similarity(u, v, sigs, shingles)  # noqa: E731
+    plan = _plan(scan, edges, sims, similarity, getattr(engine, "components", None))
     counts = Counts(read=len(scan.ids))
     with Rejects(rejects, counts) as rej, output_file(out, shards) as target:
         write_jsonl(target, _kept_rows(path, plan, rej, counts, engine))
@@ -257,9 +258,12 @@ def _union_find(n: int, edges: np.ndarray) -> list[int]:
     return [_find(parent, x) for x in range(n)]
 
 
-def _plan(scan: _Scan, edges: np.ndarray, sims: np.ndarray, similarity) -> dict[str, Any]:
-    """Which documents to keep, why each other one goes, and the clusters."""
-    roots = _union_find(len(scan.first_doc), edges)
+def _plan(
+    scan: _Scan, edges: np.ndarray, sims: np.ndarray, similarity, components=None
+) -> dict[str, Any]:
+    """Which documents to keep, why each other one goes, and the clusters. `components`: the
+    engine's (Ray: ray_components), giving the union-find's roots (the smallest member)."""
+    roots = (components or _union_find)(len(scan.first_doc), edges)
     members: dict[int, list[int]] = {}
     for doc, text in enumerate(scan.text_of):
         members.setdefault(roots[text], []).append(doc)
