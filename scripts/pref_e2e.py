@@ -4,7 +4,7 @@ The experiment behind docs/preference.md's end-to-end table (tests/pref/test_e2e
 issue's thresholds on one configuration):
 
     .venv/bin/python scripts/pref_e2e.py OUT [--sft-data chosen|both] [--method full|lora]
-        [--lr 5e-4] [--sft-coef 0.2] [--steps 60] [--beta 0.1]
+        [--lr 5e-4] [--sft-coef 0.2] [--steps 60] [--beta 0.1] [--ptx-share 0] [--ptx-coef 1]
 
 OUT/run holds the recipe's stages; an unchanged SFT stage is reused (the runner skips it), so
 several DPO settings can be tried on one SFT model. Prints one JSON line per model (SFT, DPO).
@@ -62,6 +62,9 @@ def run_experiment(
     sft_coef: float = 0.2,
     steps: int = 60,
     beta: float = 0.1,
+    ptx_share: float = 0.0,
+    ptx_coef: float = 1.0,
+    sft_steps: int = 120,
 ) -> dict[str, dict]:
     """SFT then DPO into `out/run`; {"sft": figures, "dpo": figures} on the held-out pairs, general
     text and 40 held-out questions (the end-to-end test calls this too)."""
@@ -97,6 +100,8 @@ def run_experiment(
         "logging_steps": 5,
         "warmup_ratio": 0.1,
     }
+    # PTX: the general text the SFT stage mixed in, trained alongside the pairs
+    ptx = {"data": [{"path": str(out / "general.jsonl")}], "share": ptx_share, "coef": ptx_coef}
     raw = {
         "name": "pref-e2e",
         "output_dir": str(out / "run"),
@@ -106,7 +111,7 @@ def run_experiment(
                 "name": "sft",
                 "type": "sft",
                 "template": "chatml",
-                "train": SFT,
+                "train": {**SFT, "max_steps": sft_steps},
                 "data": [{"path": str(out / "sft.jsonl")}],
                 "ptx": {"data": [{"path": str(out / "general.jsonl")}], "share": 0.2},
             },
@@ -120,6 +125,7 @@ def run_experiment(
                 "beta": beta,
                 "sft_coef": sft_coef,
                 "train": dpo,
+                **({"ptx": ptx} if ptx_share else {}),
             },
         ],
     }
@@ -141,6 +147,9 @@ def main() -> None:
     p.add_argument("--sft-coef", type=float, default=0.2)
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--beta", type=float, default=0.1)
+    p.add_argument("--ptx-share", type=float, default=0.0, help="0: no PTX")
+    p.add_argument("--ptx-coef", type=float, default=1.0)
+    p.add_argument("--sft-steps", type=int, default=120)
     a = p.parse_args()
     settings = {k: v for k, v in vars(a).items() if k != "out"}
     for stage, result in run_experiment(a.out, **settings).items():

@@ -177,3 +177,69 @@ def test_sft_anchor_equals_trl_rpo(trainer_setup, trainer):
     plain, _ = _both(trainer, batch)
     assert ours == pytest.approx(theirs, abs=1e-5)
     assert ours - plain > 0.5  # the anchor adds 0.5 x a mean NLL of several nats
+
+
+# ---------------------------------------------------------------- PTX on general text
+
+
+def test_ptx_rows_per_batch_gives_the_share():
+    from domaintune.train.pref_stage import ptx_rows_per_batch
+
+    # 8 pairs of 100 completion tokens, share 0.5: 800 PTX tokens = 5.33 rows of 150 -> 5
+    assert ptx_rows_per_batch(0.5, 100, 150, 8) == 5
+    assert ptx_rows_per_batch(0.2, 100, 150, 8) == 1  # 200 / 150 = 1.33
+    assert ptx_rows_per_batch(0.75, 100, 150, 8) == 16  # 2400 / 150
+    assert ptx_rows_per_batch(0.01, 10, 150, 1) == 1  # never none
+
+
+def test_ptx_batches_walk_the_rows_by_micro_batch_index():
+    from domaintune.train.pref_stage import PtxBatches
+
+    rows = [
+        {"input_ids": [5, 6, 7], "labels": [-100, 6, 7], "position_ids": [0, 1, 2]},
+        {"input_ids": [8, 9], "labels": [-100, 9], "position_ids": [0, 1]},
+        {"input_ids": [4], "labels": [-100], "position_ids": [0]},
+    ]
+    ptx = PtxBatches(rows, per_batch=2, coef=0.5, pad_id=0)
+    b = ptx.batch(1)  # rows 2 and 0 (wrapping), padded to 3
+    assert b["input_ids"].tolist() == [[4, 0, 0], [5, 6, 7]]
+    assert b["labels"].tolist() == [[-100, -100, -100], [-100, 6, 7]]
+    assert b["position_ids"].tolist() == [[0, 0, 1], [0, 1, 2]]
+    assert ptx.batch(4)["input_ids"].tolist() == ptx.batch(1)["input_ids"].tolist()  # 8 mod 3
+
+
+@pytest.mark.slow
+def test_ptx_term_is_coef_times_the_general_text_nll(trainer_setup, trainer):
+    """loss = DPO + coef x NLL of packed general text, each document scored on its own (no
+    attention across the documents packed into one row); evaluation adds no PTX term."""
+    from domaintune.records import Document
+    from domaintune.train.data import build_pt_dataset
+    from domaintune.train.pref_stage import PtxBatches
+
+    tok, policy, _, batch, _ = trainer_setup
+    texts = ["the heart pumps blood .", "doctors measure blood pressure", "veins carry blood"]
+    docs = [Document(id=str(i), text=t) for i, t in enumerate(texts)]
+    rows = list(build_pt_dataset(docs, tok, max_len=64)[0])
+    assert len(rows) == 1  # all three packed into one row
+    nll, n = 0.0, 0
+    with torch.no_grad():
+        for t in texts:
+            ids = torch.tensor([tok(t, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]])
+            logp = torch.log_softmax(policy(input_ids=ids).logits[0, :-1].double(), -1)
+            nll -= logp.gather(-1, ids[0, 1:, None]).sum().item()
+            n += ids.size(1) - 1
+    _set_loss(trainer, "sigmoid")
+    trainer.model.train()
+    try:
+        plain, _ = _both(trainer, batch)
+        trainer.ptx = PtxBatches(rows, per_batch=1, coef=0.3, pad_id=tok.pad_token_id)
+        with torch.no_grad():
+            mixed = float(trainer.compute_loss(trainer.model, dict(batch)))
+            trainer.model.eval()
+            evaluated = float(trainer.compute_loss(trainer.model, dict(batch)))
+    finally:
+        trainer.ptx = None
+        trainer.model.eval()
+    assert mixed - plain == pytest.approx(0.3 * nll / n, abs=1e-5)
+    assert trainer._metrics["train"]["loss/ptx"][-1] == pytest.approx(nll / n, abs=1e-5)
+    assert evaluated == pytest.approx(plain, abs=1e-6)

@@ -19,8 +19,13 @@ def _pairs(n: int) -> list[dict]:
     return rows[:n]
 
 
-def _run(tmp_path, tiny_model_dir, stage: dict, train: dict | None = None) -> tuple:
-    raw = {
+def _general(n: int) -> list[str]:
+    lines = resolve("builtin:general_corpus.jsonl").read_text().splitlines()
+    return [json.loads(x)["text"] for x in lines[:n]]
+
+
+def _raw(tmp_path, tiny_model_dir, stage: dict, train: dict | None = None) -> dict:
+    return {
         "name": "p",
         "output_dir": str(tmp_path / "run"),
         "model": {"path": str(tiny_model_dir)},
@@ -33,6 +38,10 @@ def _run(tmp_path, tiny_model_dir, stage: dict, train: dict | None = None) -> tu
         },
         "stages": [{"name": "pref", "template": "chatml", **stage}],
     }
+
+
+def _run(tmp_path, tiny_model_dir, stage: dict, train: dict | None = None) -> tuple:
+    raw = _raw(tmp_path, tiny_model_dir, stage, train)
     counts = run_recipe(parse_recipe(raw))["pref"]
     rows = [json.loads(x) for x in (tmp_path / "run/pref/metrics.jsonl").read_text().splitlines()]
     return counts, rows
@@ -97,3 +106,49 @@ def test_simpo_full_is_reference_free_and_kto_runs(tmp_path, tiny_model_dir):
     )
     assert counts["data"]["kept"] == 16 and counts["training"]["global_step"] == 2
     assert "kl" in rows[-1]["pref"]
+
+
+def test_dpo_with_ptx_resumes_from_its_checkpoint_as_if_never_stopped(tmp_path, tiny_model_dir):
+    """A dpo stage writes checkpoints like the training stages; a stage stopped after
+    checkpoint-2 resumes there and ends with the weights of the run that never stopped (the PTX
+    text of each step depends on the step only). PTX counts, tokens_seen and the ptx_loss rows."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    write_jsonl(tmp_path / "general.jsonl", [{"text": t} for t in _general(40)])
+    stage = {
+        "type": "dpo",
+        "data": [{"path": "builtin:pref_heldout.jsonl", "fraction": 0.2}],
+        "sft_coef": 0.5,
+        "ptx": {"data": [{"path": str(tmp_path / "general.jsonl")}], "share": 0.5, "coef": 0.5},
+    }
+    train = {"method": "full", "max_steps": 4, "save_steps": 2, "batch_size": 2}
+    counts, rows = _run(tmp_path / "a", tiny_model_dir, stage, train)
+    ptx = counts["data"]["ptx"]
+    assert (ptx["in"], ptx["kept"], ptx["coef"]) == (40, 40, 0.5)
+    assert ptx["rows_per_batch"] >= 1 and 0.3 < ptx["share"] < 0.8
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    assert all(r["pref"]["ptx_loss"] > 0 for r in rows)
+    seen = [r["tokens_seen"] for r in rows]
+    assert seen == sorted(seen) and seen[0] > 0 and counts["training"]["tokens_seen"] == seen[-1]
+    straight = load_file(tmp_path / "a/run/pref/final/model.safetensors")
+
+    shutil.copytree(tmp_path / "a", tmp_path / "b", symlinks=True)
+    stopped = tmp_path / "b/run/pref"
+    shutil.rmtree(stopped / "final")
+    shutil.rmtree(stopped / "checkpoints/checkpoint-4")
+    manifest = json.loads((stopped / "manifest.json").read_text())
+    (stopped / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))
+    resumed = run_recipe(parse_recipe(_raw(tmp_path / "b", tiny_model_dir, stage, train)))["pref"][
+        "training"
+    ]
+    assert resumed["resumed_from"] == str(stopped / "checkpoints/checkpoint-2")
+    assert resumed["global_step"] == 4
+    assert resumed["train_loss"] == pytest.approx(counts["training"]["train_loss"], abs=1e-5)
+    weights = load_file(stopped / "final/model.safetensors")
+    assert weights.keys() == straight.keys()
+    for key, value in straight.items():
+        assert (weights[key] - value).abs().max().item() < 1e-6, key
+    steps = [json.loads(x)["step"] for x in (stopped / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]

@@ -245,6 +245,7 @@ def _activation_rows(a: Arch, s: RunSetup, adapters: list[Shape]) -> list[Term]:
     parts = activation_terms(a, s.with_(batch=s.sequences), targets)
     ckpt = "checkpointed" if s.grad_ckpt else "no checkpointing"
     tokens = f"{s.sequences}x{s.seq_len} tokens" + (" (2 per pair)" if s.pref == "dpo" else "")
+    tokens += f" incl. {s.ptx_rows} PTX rows" if s.ptx_rows else ""
     return [
         Term(
             "activations", "activations", parts["layers"] + parts["final_norm"], f"{ckpt}, {tokens}"

@@ -40,6 +40,7 @@ class RunSetup:
     device: str = "cuda"  # "cpu": no CUDA context or allocator overhead
     pref: str | None = None  # dpo: chosen + rejected of each pair in one forward; kto
     reference: str = "copy"  # pref only: see REFERENCES
+    ptx_rows: int = 0  # pref only: general-text rows (PTX) in the same forward/backward
 
     def __post_init__(self) -> None:
         _check("method", self.method, METHODS)
@@ -56,6 +57,8 @@ class RunSetup:
             raise ValueError("offload=params needs ZeRO stage 3 (--zero 3)")
         if self.offload and self.zero == 0:
             raise ValueError("offload needs a ZeRO stage (--zero 1, 2 or 3)")
+        if self.ptx_rows < 0:
+            raise ValueError(f"ptx_rows={self.ptx_rows}: must be 0 or more")
         for name in ("seq_len", "batch", "gpus", "grad_accum", "lora_rank"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)}: must be at least 1")
@@ -82,8 +85,9 @@ class RunSetup:
 
     @property
     def sequences(self) -> int:
-        """Sequences per micro-batch in the forward pass: a DPO pair is two (chosen, rejected)."""
-        return self.batch * (2 if self.pref == "dpo" else 1)
+        """Sequences per micro-batch in the forward pass: a DPO pair is two (chosen, rejected);
+        a preference stage's PTX rows are kept for the same backward."""
+        return self.batch * (2 if self.pref == "dpo" else 1) + self.ptx_rows
 
     def with_(self, **changes) -> RunSetup:
         return replace(self, **changes)

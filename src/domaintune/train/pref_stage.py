@@ -10,13 +10,15 @@ LoRA/QLoRA the reference is the same weights with the adapter disabled (no secon
 from __future__ import annotations
 
 import logging
+import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from domaintune.config import DataSource, StageBase, TrainConfig
+from domaintune.config import DataSource, PtxConfig, StageBase, TrainConfig
 from domaintune.resources import resolve
 from domaintune.stages import StageContext
 
@@ -35,6 +37,7 @@ PREF_KEYS = {
     "length/chosen": "length_chosen",
     "length/rejected": "length_rejected",
     "loss/sft": "sft_loss",
+    "loss/ptx": "ptx_loss",
 }
 _DEFAULT_BETA = {"simpo": 2.0}  # SimPO's recommended beta (Meng et al. 2024); DPO's 0.1 elsewhere
 
@@ -59,6 +62,9 @@ class PrefStage(StageBase):
     precompute_ref: bool = Field(False, description="reference log-probs computed once up front")
     desirable_weight: float = Field(1.0, gt=0, description="kto: weight of desirable examples")
     undesirable_weight: float = Field(1.0, gt=0, description="kto: weight of undesirable ones")
+    ptx: PtxConfig | None = Field(
+        None, description="general text trained alongside: loss = preference + coef * ptx NLL"
+    )
 
     produces: ClassVar[str] = "model"
     volatile_fields: ClassVar[frozenset[str]] = frozenset(
@@ -66,7 +72,7 @@ class PrefStage(StageBase):
     )
 
     def sources(self) -> list[DataSource]:
-        return list(self.data)
+        return [*self.data, *(self.ptx.data if self.ptx else [])]
 
     def models(self) -> list[str]:
         return [self.model_from or "base"]
@@ -160,6 +166,66 @@ def _read_rows(paths: list[Path], kind: str, fraction: float, seed: int) -> list
     return sample_fraction(rows, fraction, seed)
 
 
+@dataclass
+class PtxBatches:
+    """General text for a preference stage: packed rows (`build_pt_dataset`, no attention across
+    documents), in a seeded order, `per_batch` of them with every training micro-batch.
+
+    Micro-batch m takes rows m*per_batch ... (m+1)*per_batch - 1 (mod the row count): which rows a
+    step sees depends only on the step, not on what ran before it."""
+
+    rows: list[dict]
+    per_batch: int
+    coef: float
+    pad_id: int
+
+    def batch(self, index: int) -> dict:
+        from domaintune.train.data import PackedCollator
+
+        n = len(self.rows)
+        picked = [self.rows[(index * self.per_batch + j) % n] for j in range(self.per_batch)]
+        return PackedCollator(self.pad_id)(picked)
+
+
+def ptx_rows_per_batch(share: float, pair_tokens: float, row_tokens: float, batch: int) -> int:
+    """PTX rows per micro-batch so that `share` of the trained tokens is PTX text: the trained
+    tokens of a micro-batch of pairs (chosen + rejected completions) times share / (1 - share),
+    in rows of `row_tokens` trained tokens; at least one row."""
+    return max(1, round(share / (1.0 - share) * pair_tokens * batch / row_tokens))
+
+
+def build_ptx(
+    ctx: StageContext, stage: PrefStage, tokenizer: Any, encoded: list[dict]
+) -> tuple[PtxBatches, dict]:
+    """The stage's `ptx:` text packed to max_len, and its counts for the manifest."""
+    from domaintune.io import read_documents
+    from domaintune.train.data import build_pt_dataset, sample_fraction
+
+    cfg, t, seed = stage.ptx, stage.train, ctx.recipe.seed
+    docs = []
+    for d in cfg.data:
+        docs += sample_fraction(list(read_documents(ctx.data_paths(d))), d.fraction, seed)
+    dataset, stats = build_pt_dataset(docs, tokenizer, max_len=t.max_len)
+    rows = list(dataset)
+    if not rows:
+        where = ", ".join(str(p) for d in cfg.data for p in ctx.data_paths(d))
+        raise ValueError(f"stage {stage.name!r}: ptx data {where} has no text to train on")
+    random.Random(seed).shuffle(rows)
+    sides = ("completion_ids",) if stage.type == "kto" else ("chosen_ids", "rejected_ids")
+    pair_tokens = sum(len(r[k]) for r in encoded for k in sides) / len(encoded)
+    row_tokens = stats.trained_tokens / len(rows)
+    per_batch = ptx_rows_per_batch(cfg.share, pair_tokens, row_tokens, t.batch_size)
+    ptx_tokens = per_batch * row_tokens
+    counts = {
+        **stats.to_dict(),
+        "rows_per_batch": per_batch,
+        "share": round(ptx_tokens / (ptx_tokens + pair_tokens * t.batch_size), 4),
+        "coef": cfg.coef,
+    }
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return PtxBatches(rows, per_batch, cfg.coef, pad), counts
+
+
 # ---------------------------------------------------------------- run
 
 
@@ -194,7 +260,10 @@ def run_pref(stage: PrefStage, ctx: StageContext) -> dict:
         evals[name] = Dataset.from_list(
             encode_pref_rows(ev, tokenizer, template=stage.template, max_len=t.max_len, kto=kto)[0]
         )
-    memory = preflight_pref(ctx, stage, source)
+    ptx, ptx_counts = build_ptx(ctx, stage, tokenizer, encoded) if stage.ptx else (None, None)
+    if ptx_counts:
+        counts["ptx"] = ptx_counts
+    memory = preflight_pref(ctx, stage, source, ptx_rows=ptx.per_batch if ptx else 0)
     ctx.console.print(
         f"[dim]{stage.name}: {counts['kept']} of {counts['read']} {stage.type} rows; loss "
         f"{'kto' if kto else stage.loss}, beta {stage.beta_value:g}, method {t.method}"
@@ -207,6 +276,8 @@ def run_pref(stage: PrefStage, ctx: StageContext) -> dict:
         ctx.out,
         stage,
         settings_from(t, recipe.seed),
+        ptx=ptx,
+        resume=ctx.resume,
     )
     return {"data": counts, "training": summary, "memory": memory}
 
@@ -220,16 +291,30 @@ def reference_kind(stage: PrefStage, method: str) -> str:
     return "adapter" if method in ("lora", "qlora") else "copy"
 
 
-def preflight_pref(ctx: StageContext, stage: PrefStage, source: Path) -> dict | None:
-    """On a GPU: the memory estimate with the pairs' two sequences and the reference."""
+def preflight_pref(
+    ctx: StageContext, stage: PrefStage, source: Path, ptx_rows: int = 0
+) -> dict | None:
+    """On a GPU: the memory estimate with the pairs' two sequences, the reference and the PTX
+    rows of each micro-batch."""
     from domaintune.train.stage import preflight_train
 
     reference = reference_kind(stage, stage.train.method)
-    return preflight_train(ctx, stage.train, source, pref=stage.type, reference=reference)
+    return preflight_train(
+        ctx, stage.train, source, pref=stage.type, reference=reference, ptx_rows=ptx_rows
+    )
 
 
-def pref_config(stage: PrefStage, settings: Any, out: Path, *, has_eval: bool, names: list):
-    """TRL's DPOConfig / KTOConfig: our TrainingArguments (train/trainer.py) + the stage's."""
+def pref_config(
+    stage: PrefStage,
+    settings: Any,
+    out: Path,
+    *,
+    has_eval: bool,
+    names: list,
+    resuming: bool = False,
+):
+    """TRL's DPOConfig / KTOConfig: our TrainingArguments (train/trainer.py: checkpoints every
+    save_steps under out/checkpoints, for --resume) + the stage's."""
     import dataclasses
 
     from transformers import TrainingArguments
@@ -237,12 +322,11 @@ def pref_config(stage: PrefStage, settings: Any, out: Path, *, has_eval: bool, n
 
     from domaintune.train.trainer import training_arguments
 
-    base = training_arguments(out, settings, has_eval=has_eval, eval_names=names)
+    base = training_arguments(out, settings, has_eval=has_eval, eval_names=names, resuming=resuming)
     cls = KTOConfig if stage.type == "kto" else DPOConfig
     shared = {f.name for f in dataclasses.fields(TrainingArguments) if f.init}
     kwargs = {k: getattr(base, k) for k in shared if hasattr(base, k)}
     kwargs.update(
-        save_strategy="no",  # a preference stage reruns whole; final/ is written at the end
         load_best_model_at_end=False,
         prediction_loss_only=True,
         metric_for_best_model=None,
@@ -260,23 +344,51 @@ def pref_config(stage: PrefStage, settings: Any, out: Path, *, has_eval: bool, n
     return cls(**kwargs)
 
 
-def train_pref(model, tokenizer, train_set, eval_sets, out_dir, stage: PrefStage, settings):
-    """Train with TRL (our subclasses), save final/ (and merged/), return the manifest summary."""
+def train_pref(
+    model,
+    tokenizer,
+    train_set,
+    eval_sets,
+    out_dir,
+    stage: PrefStage,
+    settings,
+    ptx=None,
+    resume: bool = False,
+):
+    """Train with TRL (our subclasses), save final/ (and merged/), return the manifest summary.
+
+    Checkpoints as the training stages write them (complete ones marked, rotated); `resume`
+    continues from the newest complete one."""
     from transformers import set_seed
 
+    from domaintune.train.checkpoints import CheckpointRecorder
     from domaintune.train.outputs import save_outputs
     from domaintune.train.plots import plot_loss_curves
     from domaintune.train.pref_trainer import PrefDPOTrainer, PrefKTOTrainer, PrefMetricsCallback
-    from domaintune.train.trainer import apply_method, count_parameters
+    from domaintune.train.trainer import (
+        apply_method,
+        count_parameters,
+        resume_point,
+        whole_stage,
+    )
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.jsonl").unlink(missing_ok=True)
+    checkpoint, carried = resume_point(out) if resume else (None, {})
+    if checkpoint is None:
+        (out / "metrics.jsonl").unlink(missing_ok=True)
     model.config.use_cache = False
     set_seed(settings.seed)
     model = apply_method(model, settings)
     params = count_parameters(model)
-    args = pref_config(stage, settings, out, has_eval=bool(eval_sets), names=list(eval_sets))
+    args = pref_config(
+        stage,
+        settings,
+        out,
+        has_eval=bool(eval_sets),
+        names=list(eval_sets),
+        resuming=checkpoint is not None,
+    )
     common = dict(
         model=model,
         args=args,
@@ -286,20 +398,27 @@ def train_pref(model, tokenizer, train_set, eval_sets, out_dir, stage: PrefStage
         callbacks=[PrefMetricsCallback(out / "metrics.jsonl", list(eval_sets))],
     )
     if stage.type == "kto":
-        trainer = PrefKTOTrainer(**common)
+        trainer = PrefKTOTrainer(**common, ptx=ptx)
     else:
         trainer = PrefDPOTrainer(
-            **common, pref_loss=stage.loss, gamma=stage.gamma, sft_coef=stage.sft_weight
+            **common, pref_loss=stage.loss, gamma=stage.gamma, sft_coef=stage.sft_weight, ptx=ptx
         )
+    trainer.add_callback(
+        CheckpointRecorder(
+            save_total_limit=settings.save_total_limit, loss_sum=trainer.loss_sum, carried=carried
+        )
+    )
     start = time.time()
-    result = trainer.train()
+    try:
+        result = trainer.train(resume_from_checkpoint=checkpoint)
+    finally:
+        common["callbacks"][0].flush()  # the rows up to a stop stay on disk
     save_outputs(trainer, tokenizer, out, settings)
     if (out / "metrics.jsonl").exists():
         plot_loss_curves(out / "metrics.jsonl", out / "loss.png", title=f"{out.name}: loss")
     return {
         "parameters": params,
-        "global_step": trainer.state.global_step,
-        "train_loss": result.training_loss,
+        **whole_stage(result, trainer.state, carried, start),
         "reference": reference_kind(stage, settings.method),
-        "seconds": round(time.time() - start, 2),
+        "resumed_from": checkpoint,
     }

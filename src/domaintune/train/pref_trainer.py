@@ -7,9 +7,10 @@ Why each override exists (TRL 1.16, pinned `trl>=1.16,<1.17` in the equivalence 
   text (TRL issue 4481: `<|im_end|><|im_end|>`), so a tokenized dataset passes through.
   tests/pref/test_losses.py checks that TRL's loss on our batch equals ours.
 - `compute_loss` (public): sigmoid/ipo/hinge DPO, SimPO and ORPO from `train/pref.py`, the SFT
-  anchor, and the metrics the diagnosis reads (rewards, margin, accuracy, log-probs, KL estimate,
-  completion length). The reference comes from TRL: `compute_ref_log_probs` (a reference copy,
-  or the LoRA adapter disabled: no second copy), or its precomputed columns.
+  anchor, the PTX term on general text (`PrefTrainerMixin`, DPO and KTO), and the metrics the
+  diagnosis reads (rewards, margin, accuracy, log-probs, KL estimate, completion length). The
+  reference comes from TRL: `compute_ref_log_probs` (a reference copy, or the LoRA adapter
+  disabled: no second copy), or its precomputed columns.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from trl import DPOTrainer, KTOTrainer
 from domaintune.train.callbacks import MetricsJsonlCallback
 from domaintune.train.pref import REFERENCE_FREE, pref_loss, sft_term
 from domaintune.train.pref_stage import PREF_KEYS
+from domaintune.train.trainer import LossSumMixin
 
 IGNORE_INDEX = -100
 
@@ -31,13 +33,59 @@ def _tokenized(dataset: Any) -> bool:
     return "prompt_ids" in (getattr(dataset, "column_names", None) or [])
 
 
-class PrefDPOTrainer(DPOTrainer):
+class PrefTrainerMixin(LossSumMixin):
+    """What both preference trainers add on a training micro-batch: `loss + coef * NLL` of general
+    text (`pref_stage.PtxBatches`; InstructGPT's PTX, where LLaMA-Factory's DPO has only the
+    SFT-on-chosen anchor), `tokens_seen` (pair, KL and PTX tokens), and the loss sum a checkpoint
+    records. Evaluation adds no PTX term, so eval losses compare with runs without it.
+
+    Micro-batch k of optimizer step s reads PTX batch s * gradient_accumulation_steps + k: the
+    same text at the same step whether or not the run was resumed from a checkpoint."""
+
+    ptx: Any = None
+    _ptx_at: tuple[int, int] = (-1, 0)  # (optimizer step, micro-batches taken in it)
+
+    def finish_loss(self, model, inputs: dict, loss: torch.Tensor) -> torch.Tensor:
+        if not model.training:
+            return loss
+        tokens = sum(
+            int(inputs[k].sum()) for k in ("attention_mask", "KL_attention_mask") if k in inputs
+        )
+        if self.ptx is not None:
+            step, micro = self._ptx_at
+            if step != self.state.global_step:
+                step, micro = self.state.global_step, 0
+            self._ptx_at = (step, micro + 1)
+            batch = self.ptx.batch(step * self.args.gradient_accumulation_steps + micro)
+            out = model(
+                input_ids=batch["input_ids"].to(loss.device),
+                position_ids=batch["position_ids"].to(loss.device),
+                labels=batch["labels"].to(loss.device),
+                use_cache=False,
+            )
+            self._metrics["train"]["loss/ptx"].append(out.loss.detach().float().item())
+            loss = loss + self.ptx.coef * out.loss
+            tokens += int(batch["num_tokens"])
+        count = torch.tensor(tokens, device=loss.device)
+        if self.args.world_size > 1:
+            count = self.accelerator.gather(count.reshape(1)).sum()
+        self.state.num_input_tokens_seen += int(count)
+        return loss
+
+
+class PrefDPOTrainer(PrefTrainerMixin, DPOTrainer):
     """DPOTrainer on pre-rendered pairs with the losses of `train/pref.py`."""
 
     def __init__(
-        self, *args, pref_loss: str = "sigmoid", gamma: float = 1.0, sft_coef: float = 0.0, **kwargs
+        self,
+        *args,
+        pref_loss: str = "sigmoid",
+        gamma: float = 1.0,
+        sft_coef: float = 0.0,
+        ptx: Any = None,
+        **kwargs,
     ):
-        self.pref_loss_type, self.gamma, self.sft_coef = pref_loss, gamma, sft_coef
+        self.pref_loss_type, self.gamma, self.sft_coef, self.ptx = pref_loss, gamma, sft_coef, ptx
         super().__init__(*args, **kwargs)
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
@@ -87,6 +135,7 @@ class PrefDPOTrainer(DPOTrainer):
         sft = sft_term(token_logps.chunk(2)[0], mask.chunk(2)[0])
         if self.sft_coef:
             loss = loss + self.sft_coef * sft
+        loss = self.finish_loss(model, inputs, loss)
         stats = {
             "rewards/chosen": result.chosen_rewards,
             "rewards/rejected": result.rejected_rewards,
@@ -108,8 +157,18 @@ class PrefDPOTrainer(DPOTrainer):
         return (loss, None) if return_outputs else loss
 
 
-class PrefKTOTrainer(KTOTrainer):
+class PrefKTOTrainer(PrefTrainerMixin, KTOTrainer):
     """KTOTrainer on pre-rendered (prompt, completion, label) rows."""
+
+    def __init__(self, *args, ptx: Any = None, **kwargs):
+        self.ptx = ptx
+        super().__init__(*args, **kwargs)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        result = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        if return_outputs:
+            return self.finish_loss(model, inputs, result[0]), *result[1:]
+        return self.finish_loss(model, inputs, result)
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         if not _tokenized(dataset):

@@ -73,7 +73,32 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the step."""
 
 
-class DomainTrainer(Trainer):
+class LossSumMixin:
+    """For a Trainer subclass: the sum of this `train()` call's per-micro-batch training losses,
+    the figure a checkpoint's record carries (`checkpoints.CheckpointRecorder`) so that a resumed
+    stage reports the loss of the whole stage."""
+
+    _loss_sum: torch.Tensor | None = None
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        # The same values the Trainer sums into its train_loss (one per micro-batch; no sync).
+        if self._loss_sum is None or self._loss_sum.device != loss.device:
+            dtype = torch.float32 if loss.device.type == "mps" else torch.float64
+            before = 0.0 if self._loss_sum is None else float(self._loss_sum)
+            self._loss_sum = torch.tensor(before, dtype=dtype, device=loss.device)
+        self._loss_sum += loss.detach().to(self._loss_sum.dtype)
+        return loss
+
+    def loss_sum(self) -> float:
+        """Sum of the per-step training losses so far, averaged over processes (collective)."""
+        total = torch.zeros(1) if self._loss_sum is None else self._loss_sum.reshape(1)
+        if self.args.world_size > 1:
+            total = self.accelerator.gather(total.to(self.args.device)).mean()
+        return float(total.sum())
+
+
+class DomainTrainer(LossSumMixin, Trainer):
     """Trainer with our loss (see train/loss.py): exact over the accumulated batch, PTX, per source.
 
     - `num_items_in_batch` is the count of trained tokens of the whole optimizer step (all
@@ -109,22 +134,6 @@ class DomainTrainer(Trainer):
         dtype = torch.float32 if self.args.device.type == "mps" else torch.float64
         self._src_window = torch.zeros(2, n, dtype=dtype)
         self._micro = 0
-        self._loss_sum = torch.zeros((), dtype=dtype)  # per-step losses of this train() call
-
-    def training_step(self, model, inputs, num_items_in_batch=None):
-        loss = super().training_step(model, inputs, num_items_in_batch)
-        # The same values the Trainer sums into its train_loss (one per micro-batch; no sync).
-        if self._loss_sum.device != loss.device:
-            self._loss_sum = self._loss_sum.to(loss.device)
-        self._loss_sum += loss.detach().to(self._loss_sum.dtype)
-        return loss
-
-    def loss_sum(self) -> float:
-        """Sum of the per-step training losses so far, averaged over processes (collective)."""
-        total = self._loss_sum.reshape(1)
-        if self.args.world_size > 1:
-            total = self.accelerator.gather(total).mean()
-        return float(total.sum())
 
     # -- counting
     def _counts(self, batch: dict) -> torch.Tensor:
@@ -438,7 +447,7 @@ def run_training(
     model = apply_method(model, settings)
     params = count_parameters(model)
     log.info("trainable parameters: %s of %s", f"{params['trainable']:,}", f"{params['total']:,}")
-    checkpoint, carried = _resume_point(out) if resume else (None, {})
+    checkpoint, carried = resume_point(out) if resume else (None, {})
     if checkpoint is None and distributed.is_main_process():
         # a fresh start must not inherit an old run's rows
         (out / "metrics.jsonl").unlink(missing_ok=True)
@@ -491,18 +500,10 @@ def run_training(
         for cb in trainer.callback_handler.callbacks:
             if isinstance(cb, MetricsJsonlCallback):
                 cb.flush()  # the rows up to a stop (watchdog, interrupt) stay on disk
-    step = trainer.state.global_step
-    resumed_at = carried.get("step", 0)
-    # A resumed stage: the losses and seconds up to its checkpoint come from the checkpoint's
-    # record, so both figures cover the whole stage, as an uninterrupted run's would.
-    loss_sum = carried.get("loss_sum", 0.0) + result.training_loss * (step - resumed_at)
     summary = {
         "parameters": params,
-        "global_step": step,
+        **whole_stage(result, trainer.state, carried, start),
         "world_size": trainer.args.world_size,
-        "train_loss": loss_sum / step if step else result.training_loss,
-        "tokens_seen": int(trainer.state.num_input_tokens_seen),
-        "seconds": round(carried.get("seconds", 0.0) + time.time() - start, 2),
         "resumed_from": checkpoint,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "stopped_early": bool(
@@ -517,6 +518,20 @@ def run_training(
     return summary
 
 
+def whole_stage(result: Any, state: Any, carried: dict, started: float) -> dict[str, Any]:
+    """global_step, train_loss, tokens_seen and seconds of the whole stage. A resumed stage: the
+    losses and seconds up to its checkpoint come from the checkpoint's record, so the figures
+    cover the whole stage, as an uninterrupted run's would."""
+    step = state.global_step
+    loss_sum = carried.get("loss_sum", 0.0) + result.training_loss * (step - carried.get("step", 0))
+    return {
+        "global_step": step,
+        "train_loss": loss_sum / step if step else result.training_loss,
+        "tokens_seen": int(state.num_input_tokens_seen),
+        "seconds": round(carried.get("seconds", 0.0) + time.time() - started, 2),
+    }
+
+
 def _sharded(s: TrainSettings) -> bool:
     """Parameters sharded across processes (ZeRO-3 or FSDP)."""
     if s.fsdp:
@@ -527,7 +542,7 @@ def _sharded(s: TrainSettings) -> bool:
     return False
 
 
-def _resume_point(out: Path) -> tuple[str | None, dict[str, float]]:
+def resume_point(out: Path) -> tuple[str | None, dict[str, float]]:
     """The newest complete checkpoint and the stage totals up to it ({} when starting over).
 
     Incomplete checkpoints (a save cut off by a kill) are named in the log, with the reason, and
