@@ -68,10 +68,14 @@ def make_corpus(path: Path, megabytes: float, seed: int = 0) -> dict[str, int]:
     return kinds
 
 
-def timed_dedup(src: Path, out: Path, **kwargs) -> tuple[float, str, int]:
-    start = time.perf_counter()
+DRIVER_CPU: dict[str, float] = {}  # run -> the driver process's CPU seconds / wall seconds
+
+
+def timed_dedup(src: Path, out: Path, name: str = "", **kwargs) -> tuple[float, str, int]:
+    start, cpu = time.perf_counter(), time.process_time()
     result = dedup_documents(src, out, **kwargs)
     seconds = time.perf_counter() - start
+    DRIVER_CPU[name] = round((time.process_time() - cpu) / seconds, 2)
     return seconds, hashlib.sha256(out.read_bytes()).hexdigest(), result.counts.kept
 
 
@@ -93,6 +97,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="2 MB: checks the script runs")
     args = parser.parse_args()
     megabytes = 2.0 if args.smoke else args.mb
+    load_at_start = round(os.getloadavg()[0], 2)
     from contextlib import ExitStack
 
     from domaintune.data.ray_engine import RayEngine
@@ -108,7 +113,8 @@ def main() -> None:
         }
         results = {}
         for name, (cores, kwargs) in runs.items():
-            results[name] = (cores, *timed_dedup(src, Path(tmp) / f"{name}.jsonl", **kwargs))
+            out = Path(tmp) / f"{name}.jsonl"
+            results[name] = (cores, *timed_dedup(src, out, name, **kwargs))
             print(f"{name}: {results[name][1]:.1f} s", flush=True)
         overhead = ray_fixed_overhead(stack)
         print(f"ray fixed overhead: {overhead}", flush=True)
@@ -116,7 +122,7 @@ def main() -> None:
             name = f"ray_{workers}worker"
             engine = RayEngine(workers=workers)
             out = Path(tmp) / f"{name}.jsonl"
-            results[name] = (workers, *timed_dedup(src, out, engine=engine))
+            results[name] = (workers, *timed_dedup(src, out, name, engine=engine))
             print(f"{name}: {results[name][1]:.1f} s", flush=True)
     digests = {r[2] for r in results.values()}
     per_core = {n: round(mb / s / c, 3) for n, (c, s, _, _) in results.items()}
@@ -133,7 +139,8 @@ def main() -> None:
     breakeven = fixed / (best_local - ray_rate) if best_local > ray_rate else None
     for name in results:
         print(f"{name:12s} {seconds[name]:8.2f} s {per_core[name]:8.3f} MB/s per worker "
-              f"{per_used[name]:8.3f} MB/s per core in use ({used[name]})")  # fmt: skip
+              f"{per_used[name]:8.3f} MB/s per core in use ({used[name]}), "
+              f"driver CPU {DRIVER_CPU[name]:.2f}")  # fmt: skip
     print(f"ray 2 workers / 1 worker: {ratio:.2f}x; fixed overhead {fixed:.1f} s; "
           f"break-even vs best local: {breakeven and round(breakeven)} MB")  # fmt: skip
     result = {
@@ -151,6 +158,9 @@ def main() -> None:
         "kept": results["local_1proc"][3],
         "cpus": os.cpu_count(),
         "load_avg_1min": round(os.getloadavg()[0], 2),
+        "load_avg_1min_at_start": load_at_start,
+        # the driver's share of one core while each run lasted (reading, signatures, writing)
+        "driver_cpu_share": DRIVER_CPU,
     }
     if len(digests) != 1:
         raise SystemExit(f"engines wrote different outputs: {result}")

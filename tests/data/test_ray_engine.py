@@ -280,6 +280,15 @@ def test_workers_read_jsonl_ranges_gz_and_parquet_from_a_uri(
     )
     rejected = (tmp_path / "local" / "dedup-rej.jsonl").read_text(encoding="utf-8").count("\n")
     assert rejected == 90  # the planted copies, across the three files
+    from domaintune.data.stats import corpus_stats
+    from domaintune.io import read_documents
+
+    local_stats = corpus_stats(read_documents(folder))
+    import pyarrow.parquet as pq
+
+    parquet_rows = pq.read_metadata(folder / "c.parquet").num_rows
+    assert local_stats["documents"] == 300 + 200 + parquet_rows and parquet_rows > 100
+    assert corpus_stats(f"file://{folder}", engine=engine) == local_stats  # read by the workers
 
 
 @pytest.mark.slow

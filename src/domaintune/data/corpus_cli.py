@@ -168,7 +168,8 @@ def stats(
             raise fail(f"--tokenizer {tokenizer}: cannot load a tokenizer ({err})", 1) from None
     with open_engine(engine, address=address, num_cpus=num_cpus) as eng:
         try:
-            docs = progress(read_documents(src), "reading")
+            # on Ray the workers read a JSONL/Parquet input (ray_read): give them the path
+            docs = src if eng is not None else progress(read_documents(src), "reading")
             figures = corpus_stats(docs, tokenizer=tok, num_proc=num_proc, engine=eng)
         except DataError as err:
             raise fail(str(err), 1) from None

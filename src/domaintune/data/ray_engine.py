@@ -197,8 +197,23 @@ class RayEngine:
         return self._pieces_map(fn, pieces)
 
     def _pieces_map(self, fn: Callable, pieces: list[Piece]) -> Iterator[Any]:
-        """One map task per piece, windows of about `window_bytes` read."""
-        return self.ordered_map(fn, pieces, chunk_size=1, weigh=lambda c: sum(p.size for p in c))
+        """One streaming Ray Data job, a map task per piece: no barrier between windows (the
+        driver sends no data), memory bounded by Ray Data's backpressure; input order kept."""
+        import ray.data
+
+        _quiet_data_context()
+        items = [
+            {"seq": i, "payload": pickle.dumps([p], protocol=pickle.HIGHEST_PROTOCOL)}
+            for i, p in enumerate(pieces)
+        ]
+        ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
+        ds = ds.map_batches(
+            functools.partial(_apply_chunks, fn=fn),
+            batch_size=1,
+            batch_format="pandas",
+            compute=ray.data.TaskPoolStrategy(size=self.workers),
+        )
+        return self._results(ds, len(items))
 
     def components(self, n: int, edges: Any) -> list[int]:
         """Root (smallest member) of each of `n` texts' component: large/small-star on Ray

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -49,17 +50,24 @@ def _measure_chunk(docs: list[Document], *, tokenizer: Any = None) -> list[tuple
 
 
 def corpus_stats(
-    docs: Iterable[Document], *, tokenizer: Any = None, num_proc: int = 1, engine: Any = None
+    docs: Iterable[Document] | str | os.PathLike,
+    *,
+    tokenizer: Any = None,
+    num_proc: int = 1,
+    engine: Any = None,
 ) -> dict[str, Any]:
-    """Corpus figures; lengths are in tokens with a tokenizer, else in characters."""
+    """Corpus figures; lengths are in tokens with a tokenizer, else in characters. `docs` may
+    be a path: then an engine that reads in its workers (Ray: ray_read) does."""
     import functools
 
     from domaintune.data.parallel import ordered_map
+    from domaintune.data.ray_read import map_rows
 
     chars, tokens, langs, sources, domains, keys = [], [], Counter(), Counter(), Counter(), set()
     measure = functools.partial(_measure_chunk, tokenizer=tokenizer)
     # Large chunks: the tokenizer travels with every chunk sent to a worker process.
-    for n_chars, n_tok, lang, source, domain, key in ordered_map(
+    mapped = map_rows if isinstance(docs, str | os.PathLike) else ordered_map
+    for n_chars, n_tok, lang, source, domain, key in mapped(
         measure, docs, num_proc=num_proc, chunk_size=2048, engine=engine
     ):
         chars.append(n_chars)
