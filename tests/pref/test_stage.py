@@ -99,13 +99,16 @@ def test_simpo_full_is_reference_free_and_kto_runs(tmp_path, tiny_model_dir):
             {"prompt": r["prompt"], "completion": r["rejected"], "label": False},
         ]
     write_jsonl(tmp_path / "kto.jsonl", kto)
+    write_jsonl(tmp_path / "general.jsonl", [{"text": t} for t in _general(20)])
+    ptx = {"data": [{"path": str(tmp_path / "general.jsonl")}], "share": 0.3}
     counts, rows = _run(
         tmp_path / "b",
         tiny_model_dir,
-        {"type": "kto", "data": [{"path": str(tmp_path / "kto.jsonl")}]},
+        {"type": "kto", "data": [{"path": str(tmp_path / "kto.jsonl")}], "ptx": ptx},
     )
     assert counts["data"]["kept"] == 16 and counts["training"]["global_step"] == 2
     assert "kl" in rows[-1]["pref"]
+    assert all(r["pref"]["ptx_loss"] > 0 for r in rows)  # KTO takes the PTX term too
 
 
 def test_dpo_with_ptx_resumes_from_its_checkpoint_as_if_never_stopped(tmp_path, tiny_model_dir):
