@@ -18,6 +18,7 @@ work plus Ray's start-up).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -79,6 +80,50 @@ def timed_dedup(src: Path, out: Path, name: str = "", **kwargs) -> tuple[float, 
     return seconds, hashlib.sha256(out.read_bytes()).hexdigest(), result.counts.kept
 
 
+PHASES: dict[str, dict[str, float]] = {}  # run -> phase -> wall seconds (--phases)
+
+
+def time_phases(name: str) -> contextlib.AbstractContextManager:
+    """Time dedup's phases on Ray: hashing (workers read + sign, the driver keeps signatures),
+    band buckets, components, writing (workers read, the driver writes); the rest is the
+    driver's planning (estimated Jaccard, keep rule)."""
+    import domaintune.data.dedup as dedup_mod
+    from domaintune.data.ray_engine import RayEngine
+
+    phases = PHASES.setdefault(name, {})
+    stack = contextlib.ExitStack()
+
+    def timed(label: str, fn):
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                phases[label] = round(time.perf_counter() - start, 2)
+
+        return run
+
+    def timed_iter(fn):
+        labels = iter(("hashing", "writing"))
+
+        def run(*args, **kwargs):
+            label, start = next(labels), time.perf_counter()
+            yield from fn(*args, **kwargs)
+            phases[label] = round(time.perf_counter() - start, 2)
+
+        return run
+
+    patches = [
+        (dedup_mod, "map_rows", timed_iter(dedup_mod.map_rows)),
+        (RayEngine, "band_pairs", timed("band_buckets", RayEngine.band_pairs)),
+        (RayEngine, "components", timed("components", RayEngine.components)),
+    ]
+    for owner, attr, new in patches:
+        stack.callback(setattr, owner, attr, getattr(owner, attr))
+        setattr(owner, attr, new)
+    return stack
+
+
 def ray_fixed_overhead(stack) -> dict[str, float]:
     """Seconds to start a local Ray (2 CPUs) and to run a first one-document job on it."""
     from domaintune.data.ray_engine import RayEngine, ray_session
@@ -95,8 +140,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=float, default=100.0, help="corpus size in MB")
     parser.add_argument("--smoke", action="store_true", help="2 MB: checks the script runs")
+    parser.add_argument(
+        "--phases", action="store_true", help="also time dedup's phases in the Ray runs"
+    )
+    parser.add_argument(
+        "--worker-niceness",
+        type=int,
+        default=None,
+        help="diagnostic: Ray's worker niceness (Ray's default, 15, yields the CPU to every "
+        "other process on a busy machine); not what a user gets unless they set it too",
+    )
     args = parser.parse_args()
     megabytes = 2.0 if args.smoke else args.mb
+    if args.worker_niceness is not None:  # read by the raylet that ray.init starts
+        os.environ["RAY_worker_niceness"] = str(args.worker_niceness)  # noqa: SIM112 (its name)
     load_at_start = round(os.getloadavg()[0], 2)
     from contextlib import ExitStack
 
@@ -122,7 +179,12 @@ def main() -> None:
             name = f"ray_{workers}worker"
             engine = RayEngine(workers=workers)
             out = Path(tmp) / f"{name}.jsonl"
-            results[name] = (workers, *timed_dedup(src, out, name, engine=engine))
+            with time_phases(name) if args.phases else contextlib.nullcontext():
+                results[name] = (workers, *timed_dedup(src, out, name, engine=engine))
+            if args.phases:
+                phases = PHASES[name]
+                phases["rest"] = round(results[name][1] - sum(phases.values()), 2)
+                print(f"{name} phases (s): {phases}", flush=True)
             print(f"{name}: {results[name][1]:.1f} s", flush=True)
     digests = {r[2] for r in results.values()}
     per_core = {n: round(mb / s / c, 3) for n, (c, s, _, _) in results.items()}
@@ -161,6 +223,8 @@ def main() -> None:
         "load_avg_1min_at_start": load_at_start,
         # the driver's share of one core while each run lasted (reading, signatures, writing)
         "driver_cpu_share": DRIVER_CPU,
+        "ray_phases_s": PHASES or None,
+        "ray_worker_niceness": args.worker_niceness,
     }
     if len(digests) != 1:
         raise SystemExit(f"engines wrote different outputs: {result}")
