@@ -80,6 +80,27 @@ def timed_dedup(src: Path, out: Path, name: str = "", **kwargs) -> tuple[float, 
     return seconds, hashlib.sha256(out.read_bytes()).hexdigest(), result.counts.kept
 
 
+def _spin(loops: int) -> float:
+    start, x = time.perf_counter(), 0
+    for i in range(loops):
+        x += i
+    return time.perf_counter() - start
+
+
+def machine_scaling(loops: int = 20_000_000) -> float:
+    """What this machine gives 2 processes right now: throughput of a pure-Python loop in 2
+    processes at once over 1 process alone (2.0 on 2 free cores; less when others use them)."""
+    import multiprocessing
+
+    one = _spin(loops)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_spin, [1000, 1000])  # processes started and warm
+        start = time.perf_counter()
+        pool.map(_spin, [loops, loops])
+        two = time.perf_counter() - start
+    return round(2 * one / two, 2)
+
+
 PHASES: dict[str, dict[str, float]] = {}  # run -> phase -> wall seconds (--phases)
 
 
@@ -155,6 +176,9 @@ def main() -> None:
     if args.worker_niceness is not None:  # read by the raylet that ray.init starts
         os.environ["RAY_worker_niceness"] = str(args.worker_niceness)  # noqa: SIM112 (its name)
     load_at_start = round(os.getloadavg()[0], 2)
+    spin = 2_000_000 if args.smoke else 20_000_000
+    scaling = [machine_scaling(spin)]  # before and after the runs: the ceiling for 2 processes
+    print(f"machine: 2 processes of pure CPU work run {scaling[0]}x as fast as 1", flush=True)
     from contextlib import ExitStack
 
     from domaintune.data.ray_engine import RayEngine
@@ -186,6 +210,7 @@ def main() -> None:
                 phases["rest"] = round(results[name][1] - sum(phases.values()), 2)
                 print(f"{name} phases (s): {phases}", flush=True)
             print(f"{name}: {results[name][1]:.1f} s", flush=True)
+    scaling.append(machine_scaling(spin))
     digests = {r[2] for r in results.values()}
     per_core = {n: round(mb / s / c, 3) for n, (c, s, _, _) in results.items()}
     # The driver (reading, signatures kept, writing) is a busy process too: cores in use =
@@ -203,6 +228,7 @@ def main() -> None:
         print(f"{name:12s} {seconds[name]:8.2f} s {per_core[name]:8.3f} MB/s per worker "
               f"{per_used[name]:8.3f} MB/s per core in use ({used[name]}), "
               f"driver CPU {DRIVER_CPU[name]:.2f}")  # fmt: skip
+    print(f"machine 2 / 1 processes (pure CPU, before, after): {scaling}")
     print(f"ray 2 workers / 1 worker: {ratio:.2f}x; fixed overhead {fixed:.1f} s; "
           f"break-even vs best local: {breakeven and round(breakeven)} MB")  # fmt: skip
     result = {
@@ -225,6 +251,8 @@ def main() -> None:
         "driver_cpu_share": DRIVER_CPU,
         "ray_phases_s": PHASES or None,
         "ray_worker_niceness": args.worker_niceness,
+        # the baseline for "ratio": 2 spinning processes / 1, before and after the runs
+        "machine_2proc_scaling": scaling,
     }
     if len(digests) != 1:
         raise SystemExit(f"engines wrote different outputs: {result}")
