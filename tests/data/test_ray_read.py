@@ -88,3 +88,38 @@ def test_formats_without_split_points_are_read_by_the_driver(tmp_path):
     assert plan_pieces(tmp_path / "missing.jsonl") is None  # the local reader's own error
     with pytest.raises(DataError, match="reads .jsonl, .jsonl.gz and .parquet from URIs"):
         plan_pieces(f"file://{tmp_path}")
+
+
+class _InProcessEngine:
+    """An engine that runs the chunks here, as Ray's workers would (the functions Ray runs)."""
+
+    def ordered_map(self, fn, items, *, chunk_size):
+        from domaintune.data.parallel import ordered_map
+
+        return ordered_map(fn, items, chunk_size=chunk_size)
+
+
+def test_rows_encoded_by_workers_are_written_as_locally_even_with_nan(tmp_path):
+    """On Ray, dedup's workers encode the output lines; a row whose line does not give it back
+    (a NaN is not equal to itself) travels as the row too, so rejects keep the local bytes."""
+    from domaintune.data.dedup import _output_lines, dedup_documents
+    from domaintune.records import Document
+
+    text = "the same words again and again for a duplicate document here " * 3
+    rows = [{"id": "a", "text": text, "score": 0.5}, {"id": "b", "text": text, "score": "NaN"},
+            {"id": "c", "text": "something else entirely " * 5}, {"id": "d", "text": text}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r).replace('"NaN"', "NaN") + "\n" for r in rows))
+    for name, engine in (("local", None), ("worker", _InProcessEngine())):
+        d = tmp_path / name
+        dedup_documents(src, d / "out.jsonl", rejects=d / "rej.jsonl", engine=engine)
+    for f in ("out.jsonl", "rej.jsonl"):
+        assert (tmp_path / "worker" / f).read_bytes() == (tmp_path / "local" / f).read_bytes()
+    rejected = (tmp_path / "local" / "rej.jsonl").read_text().splitlines()
+    assert [json.loads(r)["row"]["id"] for r in rejected] == ["b", "d"]
+    assert '"score": NaN' in rejected[0]
+    encoded = _output_lines([(r, Document(id=r["id"], text=r["text"])) for r in rows[:1]])
+    assert encoded == [json.dumps(rows[0]) + "\n"]  # a plain row: its line only
+    nan_row = {"id": "b", "score": float("nan")}
+    (only,) = _output_lines([(nan_row, Document(id="b", text=""))])
+    assert only[0] == '{"id": "b", "score": NaN}\n' and only[1] is nan_row

@@ -10,6 +10,7 @@ document seen first.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ from domaintune.data.parallel import Engine
 from domaintune.data.ray_read import map_rows
 from domaintune.data.ray_shards import output_file
 from domaintune.data.rows import output_row, read_documents_with_rows
-from domaintune.io import PathLike, read_documents, write_jsonl
+from domaintune.io import PathLike, _json_default, atomic_write, read_documents, write_jsonl
 
 # 5-gram shingles as Lee et al. 2022 ("Deduplicating Training Data Makes Language Models
 # Better"); a gram is a latin word or one CJK character. Threshold 0.55, not their 0.8: chosen by
@@ -136,6 +137,22 @@ def _output_rows(pairs: list) -> list[dict[str, Any]]:
     return [output_row(row, doc) for row, doc in pairs]
 
 
+def _jsonl_line(row: dict[str, Any]) -> str:
+    """The row as `write_jsonl` writes it."""
+    return json.dumps(dict(row), ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _output_lines(pairs: list) -> list[str | tuple[str, dict[str, Any]]]:
+    """Ray's writing map: each output row as its line, encoded in the worker so the driver only
+    writes it; with the row too when the line does not give it back exactly (a rejected row is
+    written from it: non-JSON values such as Parquet dates)."""
+    out: list[str | tuple[str, dict[str, Any]]] = []
+    for row in _output_rows(pairs):
+        line = _jsonl_line(row)
+        out.append(line if json.loads(line) == row else (line, row))
+    return out
+
+
 def _sign_in_pieces(text: str, ngram: int, hasher: MinHasher) -> tuple[bytes, np.ndarray, bool]:
     """(exact key, signature, empty) of a long text, equal to those of the text in one go."""
     key, sig = xxhash.xxh3_128(), np.full(hasher.num_perm, MAX_HASH, dtype=np.uint32)
@@ -188,8 +205,12 @@ def dedup_documents(
     similarity = lambda u, v: _similarity(u, v, sigs, shingles)  # noqa: E731
     plan = _plan(scan, edges, sims, similarity, getattr(engine, "components", None))
     counts = Counts(read=len(scan.ids))
-    with Rejects(rejects, counts) as rej, output_file(out, shards) as target:
-        write_jsonl(target, _kept_rows(path, plan, rej, counts, engine))
+    with (
+        Rejects(rejects, counts) as rej,
+        output_file(out, shards) as target,  # a folder output: ray_shards
+        atomic_write(target) as f,
+    ):
+        f.writelines(_kept_lines(path, plan, rej, counts, engine))
     settings = {
         "threshold": threshold,
         "ngram": ngram,
@@ -301,21 +322,26 @@ def _pairs_by_root(
     return out
 
 
-def _kept_rows(
+def _kept_lines(
     path: PathLike, plan: dict[str, Any], rejects: Rejects, counts: Counts, engine=None
 ):
-    """Pass 2: re-read the input; yield kept rows as read, send the others to `rejects`."""
+    """Pass 2: re-read the input; yield kept rows' lines in order, send the others to
+    `rejects`. On Ray the workers read and encode the rows (`_output_lines`)."""
     seen = 0
-    # on Ray, read in the workers
-    rows = map_rows(_output_rows, path, pairs=True, engine=engine, read=read_documents_with_rows)
-    for i, row in enumerate(progress(rows, "dedup: writing", total=plan["count"])):
+    fn = _output_rows if engine is None else _output_lines
+    rows = map_rows(fn, path, pairs=True, engine=engine, read=read_documents_with_rows)
+    for i, item in enumerate(progress(rows, "dedup: writing", total=plan["count"])):
         seen += 1
+        if isinstance(item, dict):
+            line, row = None, item
+        else:
+            line, row = item if isinstance(item, tuple) else (item, None)
         if i in plan["verdict"]:
             reason, value = plan["verdict"][i]
-            rejects.add(row, reason, value)
+            rejects.add(row if row is not None else json.loads(line), reason, value)
         else:
             counts.kept += 1
-            yield row
+            yield line if line is not None else _jsonl_line(row)
     if seen != plan["count"]:
         raise RuntimeError(
             f"{path} changed during deduplication ({plan['count']} then {seen} rows)"
