@@ -3,11 +3,14 @@
 The experiment behind docs/preference.md's end-to-end table (tests/pref/test_e2e.py asserts the
 issue's thresholds on one configuration):
 
-    .venv/bin/python scripts/pref_e2e.py OUT [--sft-data chosen|both] [--method full|lora]
-        [--lr 5e-4] [--sft-coef 0.2] [--steps 60] [--beta 0.1] [--ptx-share 0] [--ptx-coef 1]
+    .venv/bin/python scripts/pref_e2e.py OUT [--sft-data both|chosen] [--sft-steps 600]
+        [--method full|lora] [--lr 4e-4] [--sft-coef 1.0] [--steps 60] [--beta 0.1]
+        [--ptx-share 0.5 (0: none)] [--ptx-coef 1] [--questions 100]
 
-OUT/run holds the recipe's stages; an unchanged SFT stage is reused (the runner skips it), so
-several DPO settings can be tried on one SFT model. Prints one JSON line per model (SFT, DPO).
+The defaults are the configuration the test asserts. OUT/run holds the recipe's stages; an
+unchanged SFT stage is reused (the runner skips it) and the outputs of DPO settings run before are
+restored, so several DPO settings can be tried on one SFT model in one OUT (one at a time).
+Prints one JSON line per model (SFT, DPO).
 """
 
 from __future__ import annotations
@@ -58,16 +61,17 @@ def run_experiment(
     *,
     sft_data: str = "both",
     method: str = "full",
-    lr: float = 5e-4,
-    sft_coef: float = 0.2,
+    lr: float = 4e-4,
+    sft_coef: float = 1.0,
     steps: int = 60,
     beta: float = 0.1,
-    ptx_share: float = 0.0,
+    ptx_share: float = 0.5,
     ptx_coef: float = 1.0,
-    sft_steps: int = 120,
+    sft_steps: int = 600,
+    questions: int = 100,
 ) -> dict[str, dict]:
     """SFT then DPO into `out/run`; {"sft": figures, "dpo": figures} on the held-out pairs, general
-    text and 40 held-out questions (the end-to-end test calls this too)."""
+    text and the first `questions` held-out questions (the end-to-end test calls this too)."""
     pairs = read_pref(resolve("builtin:pref_pairs.jsonl"))
     held = read_pref(resolve("builtin:pref_heldout.jsonl"))
     general = [d.text for d in read_documents(resolve("builtin:general_corpus.jsonl"))]
@@ -133,7 +137,7 @@ def run_experiment(
     heldout_general = list(read_documents(resolve("builtin:heldout_general.jsonl")))[:20]
     items = [EvalItem(id=r.id, question=r.prompt[-1]["content"], answer=r.chosen) for r in held]
     return {
-        stage: measure(out / "run" / stage / "final", held, heldout_general, items[:40])
+        stage: measure(out / "run" / stage / "final", held, heldout_general, items[:questions])
         for stage in ("sft", "dpo")
     }
 
@@ -143,13 +147,14 @@ def main() -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--sft-data", choices=("chosen", "both"), default="both")
     p.add_argument("--method", default="full")
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--sft-coef", type=float, default=0.2)
+    p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--sft-coef", type=float, default=1.0)
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--beta", type=float, default=0.1)
-    p.add_argument("--ptx-share", type=float, default=0.0, help="0: no PTX")
+    p.add_argument("--ptx-share", type=float, default=0.5, help="0: no PTX")
     p.add_argument("--ptx-coef", type=float, default=1.0)
-    p.add_argument("--sft-steps", type=int, default=120)
+    p.add_argument("--sft-steps", type=int, default=600)
+    p.add_argument("--questions", type=int, default=100, help="held-out questions generated")
     a = p.parse_args()
     settings = {k: v for k, v in vars(a).items() if k != "out"}
     for stage, result in run_experiment(a.out, **settings).items():

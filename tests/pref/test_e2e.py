@@ -1,11 +1,13 @@
 """End to end on the tiny model: SFT on unfiltered answers (the good and the bad answer of every
-training pair, as a real SFT set mixes them), then DPO with the SFT anchor on the bundled pairs.
-Held-out pairs (conditions the training pairs never mention): the share the model prefers by the
-mean token log-prob rises by at least 20 points, general-text perplexity moves by at most +5%, and
-the repetition of generated answers does not rise. Slow: tens of minutes on two loaded cores.
+training pair, as a real SFT set mixes them), then DPO with the SFT anchor and general text (PTX)
+on the bundled pairs. Held-out pairs (conditions the training pairs never mention): the share the
+model prefers by the mean token log-prob rises by at least 20 points, general-text perplexity
+moves by at most +5%, and the repetition of the greedy answers to the 100 held-out questions does
+not rise. Slow: about 10 minutes on two loaded cores (SFT 600 steps, DPO 60).
 
 The length-normalised score, because the bundled bad answers differ in length from the good ones
 by design (a vague answer is a few tokens): by log pi(y|x) a short answer is always more likely.
+docs/preference.md's end-to-end table has the figures of this and neighbouring configurations.
 """
 
 from __future__ import annotations
@@ -16,12 +18,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [
-    pytest.mark.slow,
-    # Measured 2026-12-03 (docs/preference.md, end-to-end table): accuracy 0.40 -> 0.88 but
-    # general ppl +12.9% and repetition 0.60 -> 0.82. Remove once a configuration meets all three.
-    pytest.mark.xfail(strict=True, reason="issue 17's e2e thresholds not met yet: ppl, repetition"),
-]
+pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pref_e2e.py"
 
@@ -34,8 +31,17 @@ def _experiment():
     return module.run_experiment
 
 
-def test_dpo_with_sft_anchor_raises_heldout_pair_accuracy(tmp_path):
-    figures = _experiment()(tmp_path, sft_data="both", method="full", lr=5e-4, sft_coef=1.0)
+def test_dpo_with_sft_anchor_and_ptx_raises_heldout_pair_accuracy(tmp_path):
+    figures = _experiment()(
+        tmp_path,
+        sft_data="both",
+        sft_steps=600,
+        method="full",
+        lr=4e-4,
+        sft_coef=1.0,
+        ptx_share=0.5,
+        questions=100,
+    )
     before, after = figures["sft"], figures["dpo"]
     print(json.dumps(figures))
     assert after["accuracy_mean"] >= before["accuracy_mean"] + 0.20
