@@ -155,3 +155,18 @@ def test_dpo_with_ptx_resumes_from_its_checkpoint_as_if_never_stopped(tmp_path, 
         assert (weights[key] - value).abs().max().item() < 1e-6, key
     steps = [json.loads(x)["step"] for x in (stopped / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4]
+
+
+def test_dpo_qlora_trains_the_adapter_on_a_4bit_base(tmp_path, tiny_model_dir):
+    """QLoRA DPO (bitsandbytes runs 4-bit layers on the CPU): the reference is the 4-bit base with
+    the adapter disabled (KL 0 at the first step), only the adapter trains, the margin grows."""
+    pytest.importorskip("bitsandbytes")
+    stage = {"type": "dpo", "data": [{"path": "builtin:pref_pairs.jsonl", "fraction": 0.1}]}
+    train = {"method": "qlora", "max_steps": 8, "learning_rate": 5e-3, "batch_size": 4}
+    counts, rows = _run(tmp_path, tiny_model_dir, stage, train)
+    assert counts["training"]["reference"] == "adapter"
+    params = counts["training"]["parameters"]
+    assert 0 < params["trainable"] < params["total"] / 5
+    assert rows[0]["pref"]["kl"] == 0.0 and rows[0]["pref"]["margin"] == 0.0
+    assert rows[-1]["pref"]["margin"] > 0.05 and rows[-1]["pref"]["accuracy"] >= 0.75
+    assert (tmp_path / "run/pref/final/adapter_config.json").exists()
