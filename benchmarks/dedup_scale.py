@@ -157,6 +157,34 @@ def ray_fixed_overhead(stack) -> dict[str, float]:
     return {"ray_init_s": round(init, 2), "first_job_s": round(time.perf_counter() - start, 2)}
 
 
+def components_only(edges: int, partitions: int = 2) -> None:
+    """--components M: dedup's connected components on M random edges over 2M nodes, the
+    driver's union-find (the baseline) against large-star/small-star on Ray; same labels."""
+    import numpy as np
+
+    from domaintune.data.dedup import _union_find
+    from domaintune.data.ray_components import components_on_ray
+    from domaintune.data.ray_engine import ray_session
+
+    graph = np.random.default_rng(1).integers(0, 2 * edges, (edges, 2))
+    load_at_start = round(os.getloadavg()[0], 2)
+    start = time.perf_counter()
+    expected = np.asarray(_union_find(2 * edges, graph))
+    local = time.perf_counter() - start
+    with ray_session(None, partitions):
+        start = time.perf_counter()
+        labels, rounds = components_on_ray(2 * edges, graph, partitions=partitions)
+        ray_s = time.perf_counter() - start
+    if not np.array_equal(labels, expected):
+        raise SystemExit("components on Ray differ from the union-find")
+    print(f"{edges} edges: union-find {local:.2f} s, Ray {partitions} partitions {ray_s:.2f} s "
+          f"({rounds} rounds)")  # fmt: skip
+    result = {"ratio": round(local / ray_s, 3), "edges": edges, "union_find_s": round(local, 2),
+              "ray_s": round(ray_s, 2), "rounds": rounds, "partitions": partitions,
+              "load_avg_1min": [load_at_start, round(os.getloadavg()[0], 2)]}  # fmt: skip
+    print("RESULT " + json.dumps(result))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=float, default=100.0, help="corpus size in MB")
@@ -171,7 +199,17 @@ def main() -> None:
         help="diagnostic: Ray's worker niceness (Ray's default, 15, yields the CPU to every "
         "other process on a busy machine); not what a user gets unless they set it too",
     )
+    parser.add_argument(
+        "--components",
+        type=int,
+        default=None,
+        metavar="EDGES",
+        help="only compare connected components: union-find vs Ray on EDGES random edges",
+    )
     args = parser.parse_args()
+    if args.components is not None:
+        components_only(args.components)
+        return
     megabytes = 2.0 if args.smoke else args.mb
     if args.worker_niceness is not None:  # read by the raylet that ray.init starts
         os.environ["RAY_worker_niceness"] = str(args.worker_niceness)  # noqa: SIM112 (its name)

@@ -134,7 +134,7 @@ class RayEngine:
     chunk_size: int | None = None  # overrides the caller's (tests split small inputs finely)
     piece_bytes: int = PIECE_BYTES  # JSONL bytes per map task when the workers read the input
     # candidate edges from which dedup's connected components run on Ray; fewer: the driver's
-    # union-find, measured 8x faster at 1M edges on 2 cores (docs/scale.md)
+    # union-find, measured 10x faster at 1M edges on 2 cores (docs/scale.md)
     components_min_edges: int = COMPONENTS_MIN_EDGES
 
     def ordered_map(
