@@ -24,6 +24,7 @@ import json
 import os
 import random
 import re
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -193,6 +194,12 @@ def main() -> None:
         "--phases", action="store_true", help="also time dedup's phases in the Ray runs"
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each engine N times, alternating within each pair; report the medians",
+    )
+    parser.add_argument(
         "--worker-niceness",
         type=int,
         default=None,
@@ -230,24 +237,32 @@ def main() -> None:
             "local_1proc": (1, {}),
             "local_2proc": (2, {"num_proc": 2}),
         }
-        results = {}
-        for name, (cores, kwargs) in runs.items():
-            out = Path(tmp) / f"{name}.jsonl"
-            results[name] = (cores, *timed_dedup(src, out, name, **kwargs))
-            print(f"{name}: {results[name][1]:.1f} s", flush=True)
+        results, times = {}, {}
+        # --repeat N: the two engines of a pair alternate (1, 2, 1, 2 ...), so drifting load on
+        # a shared machine hits both alike; each one's time is its median.
+        for _ in range(args.repeat):
+            for name, (cores, kwargs) in runs.items():
+                out = Path(tmp) / f"{name}.jsonl"
+                results[name] = (cores, *timed_dedup(src, out, name, **kwargs))
+                times.setdefault(name, []).append(results[name][1])
+                print(f"{name}: {results[name][1]:.1f} s", flush=True)
         overhead = ray_fixed_overhead(stack)
         print(f"ray fixed overhead: {overhead}", flush=True)
-        for workers in (1, 2):
-            name = f"ray_{workers}worker"
-            engine = RayEngine(workers=workers)
-            out = Path(tmp) / f"{name}.jsonl"
-            with time_phases(name) if args.phases else contextlib.nullcontext():
-                results[name] = (workers, *timed_dedup(src, out, name, engine=engine))
-            if args.phases:
-                phases = PHASES[name]
-                phases["rest"] = round(results[name][1] - sum(phases.values()), 2)
-                print(f"{name} phases (s): {phases}", flush=True)
-            print(f"{name}: {results[name][1]:.1f} s", flush=True)
+        for _ in range(args.repeat):
+            for workers in (1, 2):
+                name = f"ray_{workers}worker"
+                engine = RayEngine(workers=workers)
+                out = Path(tmp) / f"{name}.jsonl"
+                with time_phases(name) if args.phases else contextlib.nullcontext():
+                    results[name] = (workers, *timed_dedup(src, out, name, engine=engine))
+                times.setdefault(name, []).append(results[name][1])
+                if args.phases:
+                    phases = PHASES[name]
+                    phases["rest"] = round(results[name][1] - sum(phases.values()), 2)
+                    print(f"{name} phases (s): {phases}", flush=True)
+                print(f"{name}: {results[name][1]:.1f} s", flush=True)
+        for name, (cores, _, digest, kept) in results.items():
+            results[name] = (cores, statistics.median(times[name]), digest, kept)
     scaling.append(machine_scaling(spin))
     digests = {r[2] for r in results.values()}
     per_core = {n: round(mb / s / c, 3) for n, (c, s, _, _) in results.items()}
@@ -291,6 +306,8 @@ def main() -> None:
         "ray_worker_niceness": args.worker_niceness,
         # the baseline for "ratio": 2 spinning processes / 1, before and after the runs
         "machine_2proc_scaling": scaling,
+        "repeat": args.repeat,
+        "all_seconds": {n: [round(t, 2) for t in ts] for n, ts in times.items()},
     }
     if len(digests) != 1:
         raise SystemExit(f"engines wrote different outputs: {result}")

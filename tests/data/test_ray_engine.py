@@ -368,3 +368,25 @@ def test_sharded_ray_output_concatenates_to_the_local_single_file(
         parts = sorted((tmp_path / folder).glob("part-*.jsonl"))
         assert len(parts) == n and (tmp_path / folder / "_SUCCESS").exists()
         assert b"".join(p.read_bytes() for p in parts) == (tmp_path / single).read_bytes()
+
+
+@pytest.mark.slow
+def test_cli_reads_a_uri_on_ray_and_writes_parts_equal_to_local(
+    tmp_path, ray_instance, planted_copies
+):
+    """`data dedup file://... OUT/ --engine ray --shards 3` from the command line (the session's
+    Ray connection): the parts concatenate to the local engine's single file."""
+    from typer.testing import CliRunner
+
+    from domaintune.cli import app
+
+    src, _ = planted_copies
+    runner = CliRunner()
+    res = runner.invoke(app, ["data", "dedup", str(src), str(tmp_path / "local.jsonl")])
+    assert res.exit_code == 0, res.output
+    args = ["data", "dedup", f"file://{src}", f"{tmp_path}/ray/", "--engine", "ray"]
+    res = runner.invoke(app, [*args, "--shards", "3"])
+    assert res.exit_code == 0, res.output
+    parts = sorted((tmp_path / "ray").glob("part-*.jsonl"))
+    assert len(parts) == 3 and (tmp_path / "ray" / "_SUCCESS").exists()
+    assert b"".join(p.read_bytes() for p in parts) == (tmp_path / "local.jsonl").read_bytes()

@@ -55,3 +55,32 @@ def test_interrupted_run_leaves_no_success_and_a_rerun_removes_stale_parts(tmp_p
     )
     with pytest.raises(ValueError, match="shards must be >= 1"):
         dedup_documents(src, folder, shards=0)
+
+
+def test_cli_writes_folder_outputs_and_refuses_a_uri_without_ray(tmp_path):
+    """The command line: `--shards N` or `OUT/` make a folder of parts (typer would strip the "/"
+    of a Path argument); a URI input needs --engine ray; a file output still needs .jsonl."""
+    from typer.testing import CliRunner
+
+    from domaintune.cli import app
+
+    src, runner = str(data_path("domain_corpus_en.jsonl")), CliRunner()
+    single = tmp_path / "single.jsonl"
+    assert runner.invoke(app, ["data", "dedup", src, str(single)]).exit_code == 0
+    res = runner.invoke(app, ["data", "dedup", src, str(tmp_path / "d"), "--shards", "2"])
+    assert res.exit_code == 0, res.output
+    assert _parts(tmp_path / "d") == ["part-00000.jsonl", "part-00001.jsonl"]
+    assert b"".join((tmp_path / "d" / p).read_bytes() for p in _parts(tmp_path / "d")) == (
+        single.read_bytes()
+    )
+    res = runner.invoke(app, ["data", "clean", src, f"{tmp_path}/c/"])
+    assert res.exit_code == 0 and _parts(tmp_path / "c") == ["part-00000.jsonl"]
+    assert (tmp_path / "c" / SUCCESS).exists()
+    res = runner.invoke(app, ["data", "dedup", "s3://bucket/docs.jsonl", str(single)])
+    assert res.exit_code == 2
+    assert "s3://bucket/docs.jsonl: a URI input is read by Ray's workers: add --engine ray" in (
+        res.output
+    )
+    res = runner.invoke(app, ["data", "decontaminate", src, str(tmp_path / "o.txt"),
+                              "--against", src])  # fmt: skip
+    assert res.exit_code == 2 and "give it a .jsonl name" in res.output

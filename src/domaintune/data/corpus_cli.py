@@ -16,6 +16,32 @@ ADDRESS = typer.Option(
 NUM_CPUS = typer.Option(None, "--num-cpus", min=1, help="Ray workers (default: every CPU).")
 
 
+SHARDS = typer.Option(
+    None, "--shards", min=1, help="Write OUT as a folder of N part files + _SUCCESS (or OUT/)."
+)
+
+
+def input_arg(src: str, engine: str) -> str | Path:
+    """A local path, or a URI (s3://, gs://, hdfs://, file://) that Ray's workers read."""
+    from domaintune.data.ray_read import is_uri
+
+    if not is_uri(src):
+        return Path(src)
+    if engine != "ray":
+        raise fail(f"{src}: a URI input is read by Ray's workers: add --engine ray", 2)
+    return src
+
+
+def output_arg(out: str, shards: int | None) -> str | Path:
+    """OUT: a .jsonl file, or a folder of part files (`--shards N`, a trailing `/`)."""
+    from domaintune.data.ray_shards import is_sharded
+
+    if is_sharded(out, shards):
+        return out  # a str keeps the trailing "/" that marks a folder
+    require_jsonl(Path(out), "OUT")
+    return Path(out)
+
+
 def check_engine(engine: str, address: str | None, num_proc: int, num_cpus: int | None) -> None:
     """Exit 2 on a bad engine choice, 1 when Ray is asked for but not installed."""
     from domaintune.data.parallel import ENGINES
@@ -37,10 +63,10 @@ def check_engine(engine: str, address: str | None, num_proc: int, num_cpus: int 
 
 
 def clean(
-    src: Path = typer.Argument(
-        ..., help="Raw documents: .jsonl/.json/.csv/.parquet/.txt or a dir."
+    src: str = typer.Argument(
+        ..., help="Raw documents: .jsonl/.json/.csv/.parquet/.txt, a dir, or a URI (Ray)."
     ),
-    out: Path = typer.Argument(..., help="Cleaned documents, .jsonl (written atomically)."),
+    out: str = typer.Argument(..., help="Cleaned documents: .jsonl, or a folder OUT/ of parts."),
     lang: str = typer.Option("auto", "--lang", help="auto (zh and en), zh or en: languages kept."),
     rejects: Path | None = typer.Option(
         None, "--rejects", help="Write rejected rows with the filter and measured value here."
@@ -53,6 +79,7 @@ def clean(
     engine: str = ENGINE,
     address: str | None = ADDRESS,
     num_cpus: int | None = NUM_CPUS,
+    shards: int | None = SHARDS,
 ) -> None:
     """HTML to text, unicode repair, boilerplate removal, quality and language filters."""
     from domaintune.data import api
@@ -60,13 +87,13 @@ def clean(
 
     if lang not in api.LANGS:
         raise fail(f"--lang {lang!r}: choose one of {', '.join(api.LANGS)}", 2)
-    require_jsonl(out, "OUT")
     check_engine(engine, address, num_proc, num_cpus)
+    src, out = input_arg(src, engine), output_arg(out, shards)
     require_documents(src, "clean")
     try:
         result = api.clean(
             src, out, lang=lang, redact_pii=redact_pii, rejects=rejects, report=report,
-            num_proc=num_proc, engine=engine, address=address, num_cpus=num_cpus,
+            num_proc=num_proc, engine=engine, address=address, num_cpus=num_cpus, shards=shards,
         )  # fmt: skip
     except DataError as err:
         raise fail(f"{err}; nothing written", 1) from None
@@ -81,10 +108,14 @@ def clean(
     typer.echo(f"wrote {result.kept} documents to {out}")
 
 
-def require_documents(src: Path, verb: str) -> None:
-    """Exit 1 on an input without documents (as `data validate` does), before writing anything."""
+def require_documents(src: str | Path, verb: str) -> None:
+    """Exit 1 on an input without documents (as `data validate` does), before writing anything.
+    A URI is not opened here: Ray's workers read it (and count what they read)."""
     from domaintune.io import read_documents
     from domaintune.records import DataError
+
+    if isinstance(src, str):
+        return
 
     try:
         empty = next(iter(read_documents(src)), None) is None
@@ -95,8 +126,8 @@ def require_documents(src: Path, verb: str) -> None:
 
 
 def decontaminate(
-    src: Path = typer.Argument(..., help="Training rows: documents or conversations."),
-    out: Path = typer.Argument(..., help="Rows without overlap, .jsonl (written atomically)."),
+    src: str = typer.Argument(..., help="Training rows: documents or conversations (or a URI)."),
+    out: str = typer.Argument(..., help="Rows without overlap: .jsonl, or a folder OUT/ of parts."),
     against: list[Path] = typer.Option(
         ..., "--against", help="Evaluation file(s): questions with choices, documents or chats."
     ),
@@ -108,20 +139,22 @@ def decontaminate(
     engine: str = ENGINE,
     address: str | None = ADDRESS,
     num_cpus: int | None = NUM_CPUS,
+    shards: int | None = SHARDS,
 ) -> None:
     """Remove training rows sharing a long n-gram with any evaluation item; list each hit."""
     from domaintune.data.decontaminate import build_index, decontaminate_file
     from domaintune.data.parallel import open_engine
     from domaintune.records import DataError
 
-    require_jsonl(out, "OUT")
     check_engine(engine, address, num_proc, num_cpus)
+    src, out = input_arg(src, engine), output_arg(out, shards)
     try:
         index = build_index(against, word_n=ngram, char_n=char_ngram)
         with open_engine(engine, address=address, num_cpus=num_cpus) as eng:
             counts, hits = decontaminate_file(
-                src, out, index, rejects=rejects, report=report, num_proc=num_proc, engine=eng
-            )
+                src, out, index, rejects=rejects, report=report, num_proc=num_proc, engine=eng,
+                shards=shards,
+            )  # fmt: skip
     except DataError as err:
         raise fail(f"{err}; nothing written", 1) from None
     for hit in hits:
@@ -137,7 +170,7 @@ def decontaminate(
 
 
 def stats(
-    src: Path = typer.Argument(..., help="Documents: a data file or a directory."),
+    src: str = typer.Argument(..., help="Documents: a data file, a directory or a URI (Ray)."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a length histogram (.png)."),
     tokenizer: Path | None = typer.Option(
@@ -158,6 +191,7 @@ def stats(
     from domaintune.records import DataError
 
     check_engine(engine, address, num_proc, num_cpus)
+    src = input_arg(src, engine)
     tok = None
     if tokenizer is not None:
         from domaintune.data.validate import load_tokenizer
@@ -173,7 +207,7 @@ def stats(
             figures = corpus_stats(docs, tokenizer=tok, num_proc=num_proc, engine=eng)
         except DataError as err:
             raise fail(str(err), 1) from None
-        if figures["documents"] and src.is_file():
+        if figures["documents"] and (isinstance(src, str) or src.is_file()):
             figures.update(_near_duplicates(src, eng))
         figures["notes"] = [n for n in figures["notes"] if not n.startswith("near-duplicates")]
     if plot is not None and figures["documents"]:

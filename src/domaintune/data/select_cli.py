@@ -12,8 +12,8 @@ from domaintune.data import corpus_cli
 
 
 def dedup(
-    src: Path = typer.Argument(..., help="Input documents (file or directory)."),
-    out: Path = typer.Argument(..., help="Output .jsonl with one document per cluster."),
+    src: str = typer.Argument(..., help="Input documents (file, directory, or a URI on Ray)."),
+    out: str = typer.Argument(..., help="One document per cluster: .jsonl, or a folder OUT/."),
     threshold: float = typer.Option(  # = dedup.DEFAULT_THRESHOLD (a test checks)
         0.55, "--threshold", help="Jaccard similarity to merge at."
     ),
@@ -27,24 +27,27 @@ def dedup(
     engine: str = corpus_cli.ENGINE,
     address: str | None = corpus_cli.ADDRESS,
     num_cpus: int | None = corpus_cli.NUM_CPUS,
+    shards: int | None = corpus_cli.SHARDS,
 ) -> None:
     """Drop exact and near duplicates (MinHash LSH); keep the longest document per cluster."""
-    from domaintune.data.corpus_cli import check_engine, require_documents
+    from domaintune.data.corpus_cli import check_engine, input_arg, output_arg, require_documents
     from domaintune.data.dedup import dedup_documents
     from domaintune.data.parallel import open_engine
     from domaintune.records import DataError
 
-    for path, option in ((out, "OUT"), (clusters, "--clusters"), (rejects, "--rejects")):
+    for path, option in ((clusters, "--clusters"), (rejects, "--rejects")):
         require_jsonl(path, option)
     if not 0.0 < threshold < 1.0:
         raise fail(f"--threshold {threshold}: give a value between 0 and 1", 2)
     check_engine(engine, address, num_proc, num_cpus)
+    src, out = input_arg(src, engine), output_arg(out, shards)
     require_documents(src, "deduplicate")
     try:
         with open_engine(engine, address=address, num_cpus=num_cpus) as eng:
             result = dedup_documents(
                 src, out, threshold=threshold, ngram=ngram, num_perm=num_perm, verify=verify,
                 clusters=clusters, rejects=rejects, report=report, num_proc=num_proc, engine=eng,
+                shards=shards,
             )  # fmt: skip
     except DataError as err:
         raise fail(str(err), 1) from None
