@@ -27,7 +27,6 @@ SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if not p.nam
 # script -> (the default test that runs its smoke mode, the flag it runs it with)
 ELSEWHERE = {
     "gpu_check.py": ("tests/test_gpu_check.py::test_dry_run_every_section_runs", "--dry-run"),
-    "serve.py": ("tests/serve/test_stage_cli.py::test_benchmark_smoke", "--smoke"),
     "synth.py": ("tests/synth/test_benchmark.py::test_benchmark_smoke", "--smoke"),
 }
 HERE = [s for s in SCRIPTS if s not in ELSEWHERE]
@@ -101,6 +100,17 @@ def test_smoke_runs_elsewhere_are_really_run_there(script):
     assert not any("slow" in m for m in marks + module_marks), f"{test_id} is not a default test"
 
 
+def _serve_figures(result: dict) -> None:
+    """serve.py: our batched engine and the serial baseline answered alike, over HTTP too."""
+    assert result["same_outputs"] and result["ratio"] == result["ours"]["8"]["ratio"] > 0
+    assert result["serial"]["tokens"] == result["ours"]["8"]["tokens"] > 0
+    assert result["http_8_clients"]["tokens"] == result["serial"]["tokens"]  # answers asserted
+
+
+# script -> what its smoke RESULT must also hold, beyond a ratio
+FIGURES = {"serve.py": _serve_figures}
+
+
 @pytest.mark.parametrize("script", HERE)
 def test_smoke_mode_ends_with_a_numeric_ratio(script, smoke_runs):
     proc = smoke_runs[script].result()
@@ -111,3 +121,4 @@ def test_smoke_mode_ends_with_a_numeric_ratio(script, smoke_runs):
     ratio = result.get("ratio")
     assert isinstance(ratio, int | float) and not isinstance(ratio, bool), result
     assert math.isfinite(ratio) and ratio > 0, result
+    FIGURES.get(script, lambda r: None)(result)

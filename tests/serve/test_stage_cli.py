@@ -1,9 +1,9 @@
-"""The export stage, the CLI's refusals and the vLLM hand-off (no vLLM needed)."""
+"""The export stage, the CLI's refusals and the vLLM hand-off (no vLLM needed). The serving
+benchmark's smoke run and its figures: tests/test_benchmarks.py."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,8 +15,6 @@ from typer.testing import CliRunner
 from domaintune.cli import app
 from domaintune.serve.stage import ExportStage, run_export
 from domaintune.serve.vllm import exec_vllm, vllm_command
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "serve.py"
 
 
 def test_export_stage_config_and_run(tiny_model_dir, tmp_path):
@@ -59,24 +57,3 @@ def test_vllm_hand_off(tiny_model_dir, adapters):
         with pytest.raises(ImportError, match="--engine vllm needs vLLM, which is not installed"):
             exec_vllm(tiny_model_dir, {}, host="127.0.0.1", port=1, api_key=None, max_batch=1,
                       dtype="float32")  # fmt: skip
-
-
-def test_benchmark_smoke():
-    # A process of its own: the benchmark starts a server and threads that must not outlive it
-    # inside the test session (they kept a captured stderr that pytest then lost).
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--smoke"], capture_output=True, text=True, env=env,
-        timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    last = proc.stdout.strip().splitlines()[-1]
-    assert last.startswith("RESULT ")
-    result = json.loads(last[7:])
-    assert result["same_outputs"] and result["ratio"] == result["ours"]["8"]["ratio"] > 0
-    assert result["serial"]["tokens"] == result["ours"]["8"]["tokens"] > 0
-    assert result["http_8_clients"]["tokens"] == result["serial"]["tokens"]  # answers asserted
