@@ -88,19 +88,22 @@ def test_interrupted_stage_resumes_from_its_last_checkpoint(recipe_raw, tmp_path
 
 
 def test_changed_data_content_reruns_the_stage(recipe_raw, tmp_path):
+    """The fingerprint holds the input files' content: an appended row reruns the stage (a dedup
+    stage: the runner hashes every stage type's inputs alike, and this one does not train)."""
     from domaintune.pipeline import run_recipe
 
-    recipe_raw["stages"] = recipe_raw["stages"][:1]
+    corpus = str(tmp_path / "corpus.jsonl")
+    recipe_raw["stages"] = [{"name": "dedup", "type": "dedup", "data": [{"path": corpus}]}]
     run_recipe(parse_recipe(recipe_raw), console=Console(width=120))
     console = Console(record=True, width=120)
     run_recipe(parse_recipe(recipe_raw), console=console)
-    assert "cpt: complete, skipped" in console.export_text()
+    assert "dedup: complete, skipped" in console.export_text()
     with open(tmp_path / "corpus.jsonl", "a", encoding="utf-8") as f:
         f.write('{"text": "a new document about the heart ."}\n')
     console = Console(record=True, width=120)
     out = run_recipe(parse_recipe(recipe_raw), console=console)
     assert "skipped" not in console.export_text()
-    assert out["cpt"]["data"]["in"] == 61
+    assert out["dedup"]["read"] == 61
 
 
 def test_sft_with_a_registry_template_saves_it_with_the_model(recipe_raw, tmp_path):
