@@ -138,18 +138,13 @@ class RayEngine:
     components_min_edges: int = COMPONENTS_MIN_EDGES
 
     def ordered_map(
-        self,
-        fn: Callable[[list[T]], list[R]],
-        items: Iterable[T],
-        *,
-        chunk_size: int = 256,
-        weigh: Callable[[list[T]], int] | None = None,
+        self, fn: Callable[[list[T]], list[R]], items: Iterable[T], *, chunk_size: int = 256
     ) -> Iterator[R]:
         """`fn` over chunks of `items` as Ray Data batch maps; results in input order.
 
         One window runs on Ray while the driver reads and pickles the next one and writes the
-        results of the one before: at most three windows in memory. A window holds about
-        `window_bytes` of pickled chunks, or of `weigh(chunk)` (pieces: the bytes they read).
+        results of the one before: at most three windows in memory (`window_bytes` of pickled
+        chunks each).
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -157,7 +152,7 @@ class RayEngine:
         pool = ThreadPoolExecutor(max_workers=1)  # windows execute one after another
         try:
             running = None
-            for window in self._windows(items, self.chunk_size or chunk_size, weigh):
+            for window in self._windows(items, self.chunk_size or chunk_size):
                 submitted = pool.submit(self._execute, fn, window)
                 if running is not None:
                     yield from self._results(*running.result())
@@ -167,23 +162,19 @@ class RayEngine:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _windows(
-        self, items: Iterable[Any], chunk_size: int, weigh: Callable | None = None
-    ) -> Iterator[list[bytes]]:
+    def _windows(self, items: Iterable[Any], chunk_size: int) -> Iterator[list[bytes]]:
         window: list[bytes] = []
         size = 0
         for chunk in chunks(items, chunk_size):
             window.append(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
-            size += weigh(chunk) if weigh is not None else len(window[-1])
+            size += len(window[-1])
             if size >= self.window_bytes:
                 yield window
                 window, size = [], 0
         if window:
             yield window
 
-    def map_pieces(
-        self, fn: Callable[[list[Piece]], list[R]], path: Any
-    ) -> Iterator[R] | None:
+    def map_pieces(self, fn: Callable[[list[Piece]], list[R]], path: Any) -> Iterator[R] | None:
         """`fn` over the input's pieces, read by the workers (ray_read); None when a file needs
         the driver's reader (CSV, JSON arrays, text, HTML)."""
         pieces = plan_pieces(path, piece_bytes=self.piece_bytes)

@@ -42,7 +42,6 @@ class Piece:
     start: int  # byte offset (jsonl) or first row group (parquet)
     end: int  # byte offset (jsonl, exclusive) or last row group + 1 (parquet)
     first_line: int = 1  # line (parquet: row) number of the piece's first row
-    size: int = 0  # bytes to read, for sizing Ray windows
 
 
 def is_uri(path: Any) -> bool:
@@ -138,11 +137,11 @@ def plan_pieces(
 
 def _file_pieces(path: str, kind: str, size: int, piece_bytes: int) -> list[Piece] | None:
     if kind == ".jsonl.gz":
-        return [Piece(path, "gz", 0, size, size=size * 4)]  # gzip: ~4x larger once read
+        return [Piece(path, "gz", 0, size)]
     if kind == ".jsonl":
         cuts = list(range(0, size, max(1, piece_bytes))) or [0]
         ends = [*cuts[1:], size]
-        return [Piece(path, "jsonl", s, e, size=e - s) for s, e in zip(cuts, ends, strict=True)]
+        return [Piece(path, "jsonl", s, e) for s, e in zip(cuts, ends, strict=True)]
     try:  # parquet: the footer only
         import pyarrow.parquet as pq
 
@@ -153,8 +152,7 @@ def _file_pieces(path: str, kind: str, size: int, piece_bytes: int) -> list[Piec
     pieces, row = [], 1
     for group in range(meta.num_row_groups):
         rows = meta.row_group(group).num_rows
-        size = meta.row_group(group).total_byte_size
-        pieces.append(Piece(path, "parquet", group, group + 1, first_line=row, size=size))
+        pieces.append(Piece(path, "parquet", group, group + 1, first_line=row))
         row += rows
     return pieces or [Piece(path, "parquet", 0, 0)]
 
