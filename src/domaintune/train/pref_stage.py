@@ -198,13 +198,11 @@ def build_ptx(
     ctx: StageContext, stage: PrefStage, tokenizer: Any, encoded: list[dict]
 ) -> tuple[PtxBatches, dict]:
     """The stage's `ptx:` text packed to max_len, and its counts for the manifest."""
-    from domaintune.io import read_documents
-    from domaintune.train.data import build_pt_dataset, sample_fraction
+    from domaintune.train.data import build_pt_dataset
+    from domaintune.train.stage import ptx_documents
 
     cfg, t, seed = stage.ptx, stage.train, ctx.recipe.seed
-    docs = []
-    for d in cfg.data:
-        docs += sample_fraction(list(read_documents(ctx.data_paths(d))), d.fraction, seed)
+    docs = [doc for d in cfg.data for doc in ptx_documents(ctx, d, seed)]
     dataset, stats = build_pt_dataset(docs, tokenizer, max_len=t.max_len)
     rows = list(dataset)
     if not rows:
@@ -389,13 +387,14 @@ def train_pref(
         names=list(eval_sets),
         resuming=checkpoint is not None,
     )
+    metrics = PrefMetricsCallback(out / "metrics.jsonl", list(eval_sets))
     common = dict(
         model=model,
         args=args,
         train_dataset=train_set,
         eval_dataset=eval_sets or None,
         processing_class=tokenizer,
-        callbacks=[PrefMetricsCallback(out / "metrics.jsonl", list(eval_sets))],
+        callbacks=[metrics],
     )
     if stage.type == "kto":
         trainer = PrefKTOTrainer(**common, ptx=ptx)
@@ -412,7 +411,7 @@ def train_pref(
     try:
         result = trainer.train(resume_from_checkpoint=checkpoint)
     finally:
-        common["callbacks"][0].flush()  # the rows up to a stop stay on disk
+        metrics.flush()  # the rows up to a stop stay on disk
     save_outputs(trainer, tokenizer, out, settings)
     if (out / "metrics.jsonl").exists():
         plot_loss_curves(out / "metrics.jsonl", out / "loss.png", title=f"{out.name}: loss")

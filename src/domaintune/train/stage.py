@@ -212,9 +212,16 @@ def _train_sources(ctx: StageContext, stage: TrainStage) -> list:
     if stage.cpt_prompts:
         _add_cpt_prompts(ctx, stage, sources)
     for d in stage.ptx.data if stage.ptx else []:
-        docs = sample_fraction(list(read_documents(ctx.data_paths(d))), d.fraction, seed)
+        docs = ptx_documents(ctx, d, seed)
         sources.append(Source(source_label(d), docs, "pt", ptx=True, path=_where(ctx, d)))
     return sources
+
+
+def ptx_documents(ctx: StageContext, source: DataSource, seed: int) -> list:
+    """One `ptx:` source's documents, sampled by its `fraction` (sft and dpo/kto stages)."""
+    from domaintune.train.data import sample_fraction
+
+    return sample_fraction(list(read_documents(ctx.data_paths(source))), source.fraction, seed)
 
 
 def _add_cpt_prompts(ctx: StageContext, stage: TrainStage, sources: list) -> None:
@@ -374,5 +381,3 @@ def run_train_stage(ctx: StageContext, stage: TrainStage, *, resume: bool) -> di
         "training": summary,
         "memory": memory,
     }
-
-
