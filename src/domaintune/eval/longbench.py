@@ -28,11 +28,10 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from domaintune.eval.metrics import normalize_en
+from domaintune.eval.metrics import bag_f1, normalize_en
 
 FIRST_LINE_TASKS = frozenset({"trec", "triviaqa", "samsum", "lsht"})
 _ZH_PUNCT = (
@@ -46,15 +45,6 @@ _NUMBER = re.compile(r"\d+")
 def normalize_zh(text: str) -> str:
     """LongBench's `normalize_zh_answer`: lowercase, punctuation and all whitespace removed."""
     return "".join(ch for ch in text.lower() if ch not in _ALL_PUNCT and not ch.isspace())
-
-
-def bag_f1(prediction: Sequence[str], reference: Sequence[str]) -> float:
-    """Bag-of-tokens F1 (0-1); 0 when nothing is shared."""
-    same = sum((Counter(prediction) & Counter(reference)).values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(prediction), same / len(reference)
-    return 2 * precision * recall / (precision + recall)
 
 
 def qa_f1(prediction: str, answer: str, **_: Any) -> float:

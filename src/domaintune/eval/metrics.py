@@ -121,14 +121,18 @@ def exact_match(prediction: str, reference: str, chinese: bool) -> float:
     return 100.0 if joiner.join(pred) == joiner.join(ref) else 0.0
 
 
-def token_f1(prediction: str, reference: str, chinese: bool) -> float:
-    """SQuAD's bag-of-tokens F1 (x100) over `answer_tokens`; 0 when either side has none."""
-    pred, ref = answer_tokens(prediction, chinese), answer_tokens(reference, chinese)
-    same = sum((Counter(pred) & Counter(ref)).values())
+def bag_f1(prediction: Sequence[str], reference: Sequence[str]) -> float:
+    """SQuAD's bag-of-tokens F1 (0-1); 0 when nothing is shared."""
+    same = sum((Counter(prediction) & Counter(reference)).values())
     if same == 0:
         return 0.0
-    precision, recall = same / len(pred), same / len(ref)
-    return 100.0 * (2 * precision * recall) / (precision + recall)
+    precision, recall = same / len(prediction), same / len(reference)
+    return 2 * precision * recall / (precision + recall)
+
+
+def token_f1(prediction: str, reference: str, chinese: bool) -> float:
+    """SQuAD's bag-of-tokens F1 (x100) over `answer_tokens`; 0 when either side has none."""
+    return 100.0 * bag_f1(answer_tokens(prediction, chinese), answer_tokens(reference, chinese))
 
 
 # ---------------------------------------------------------------- ROUGE-L
