@@ -34,7 +34,6 @@ from domaintune.resources import resolve
 SFT = {
     "method": "full",
     "learning_rate": 3e-3,
-    "max_steps": 120,
     "batch_size": 16,
     "max_len": 160,
     "logging_steps": 20,
