@@ -281,6 +281,16 @@ def test_longbench_task_scores_through_eval_gen():
         lb.metric_for("mystery")
 
 
+def test_longbench_row_of_unknown_task_names_row_and_field(tmp_path):
+    bad = tmp_path / "lb.jsonl"
+    row = {"input": "q", "context": "c", "answers": ["a"], "dataset": "mystery"}
+    bad.write_text(json.dumps(row))
+    with pytest.raises(
+        DataError, match=r"lb.jsonl:1: field \"dataset\": unknown LongBench dataset 'mystery'"
+    ):
+        read_gen_items(bad)
+
+
 def test_rouge_matches_the_rouge_package():
     rouge = pytest.importorskip("rouge")  # the package LongBench scores with (dev install)
     pairs = [

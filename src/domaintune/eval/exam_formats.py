@@ -91,8 +91,6 @@ CMB_PROMPT = (
     "\n{question}\n{options}"
 )
 CMB_MULTI = "多项选择题"
-# A LongBench row's prompt for a task LongBench has no prompt for: the context, then the input.
-LONGBENCH_PROMPT = "{context}\n\n{input}"
 _OPTION = re.compile(r"(?<![A-Za-z])([A-G])\s*[．.、:：]")
 
 
@@ -361,10 +359,10 @@ def cmb_extract(output: str, *, multi: bool) -> str:
 # ---------------------------------------------------------------- LongBench
 
 
-def read_longbench(path: PathLike, *, prompt: str | None = None) -> list[EvalItem]:
-    """LongBench rows as open items: the prompt is the task's LongBench prompt (`prompt`, or
-    LONGBENCH_PROMPT for a task without one) filled with the row's context and input; the
-    reference is its first answer; the task, all answers and all_classes go to meta."""
+def read_longbench(path: PathLike) -> list[EvalItem]:
+    """LongBench rows as open items: the prompt is the task's LongBench prompt filled with the
+    row's context and input (every task `metric_for` knows has one); the reference is its
+    first answer; the task, all answers and all_classes go to meta."""
     from domaintune.eval.longbench import PROMPTS, metric_for, task_of
 
     p = Path(path)
@@ -388,8 +386,9 @@ def read_longbench(path: PathLike, *, prompt: str | None = None) -> list[EvalIte
             "language": row.get("language"),
             "length": row.get("length"),
         }
-        template = prompt or PROMPTS.get(task_of(dataset), LONGBENCH_PROMPT)
-        text = template.format(context=row.get("context", ""), input=row.get("input", ""))
+        text = PROMPTS[task_of(dataset)].format(
+            context=row.get("context", ""), input=row.get("input", "")
+        )
         item_id = str(row.get("_id") or f"{dataset}-{i}")
         items.append(EvalItem(item_id, text, str(answers[0]), None, meta, dataset, where=where))
     if not items:
