@@ -88,6 +88,18 @@ def test_bad_rows_name_file_row_and_field(tmp_path):
         ef.read_gaokao(gk)
 
 
+def test_exam_files_are_read_as_the_project_reads_json(tmp_path):
+    """A BOM is dropped and a GBK file is named as such (io.iter_rows), not a traceback."""
+    bom = tmp_path / "cmb_bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + CMB.read_bytes())
+    assert [q.answer for q in read_questions(bom)] == ["C", "B", "ACD", "AB"]
+    gbk = tmp_path / "cmb.jsonl"
+    gbk.write_bytes(json.dumps(json.loads(CMB.read_text("utf-8"))[0], ensure_ascii=False)
+                    .encode("gb18030"))  # fmt: skip
+    with pytest.raises(DataError, match=r"cmb.jsonl:1: not valid UTF-8 .* reads as GBK"):
+        read_questions(gbk, "cmb")
+
+
 def test_multiple_answer_questions_score_every_letter_set():
     single, multi = read_exam([CMB])[0], read_exam([CMB])[3]
     assert answer_strings(single) == ["A", "B", "C", "D", "E"]

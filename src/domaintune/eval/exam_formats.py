@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from domaintune.io import PathLike, eval_subject
+from domaintune.io import PathLike, eval_subject, iter_rows, not_utf8
 from domaintune.records import DataError, EvalItem
 
 EXAM_FORMATS = ("gaokao", "cmb", "longbench")
@@ -120,24 +120,23 @@ def _first_record(p: Path) -> Any:
         return None
     try:
         if suffix == ".jsonl":
-            with p.open(encoding="utf-8") as f:
+            with p.open(encoding="utf-8-sig") as f:
                 line = next((ln for ln in f if ln.strip()), None)
             return json.loads(line) if line else None
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(p.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
     return data[0] if isinstance(data, list) and data else data
 
 
-def _loads(p: Path, text: str, line: int | None) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataError(p, line, f"not valid JSON ({e.msg}); fix the file") from None
-
-
 def _load_json(p: Path) -> Any:
-    return _loads(p, p.read_text(encoding="utf-8"), None)
+    """A GAOKAO-Bench file's one JSON object (the rows of other layouts: `_rows`)."""
+    try:
+        return json.loads(p.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise not_utf8(p, e) from None
+    except json.JSONDecodeError as e:
+        raise DataError(p, e.lineno, f"not valid JSON ({e.msg}); fix the file") from None
 
 
 # ---------------------------------------------------------------- GAOKAO-Bench
@@ -287,17 +286,12 @@ def gaokao_points(
 # ---------------------------------------------------------------- CMB
 
 
-def _rows(p: Path) -> Iterator[tuple[int | None, Any]]:
-    if p.suffix.lower() == ".jsonl":
-        with p.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if line.strip():
-                    yield n, _loads(p, line, n)
-        return
-    data = _load_json(p)
-    if not isinstance(data, list):
-        raise DataError(p, None, "a .json exam file holds a list of rows")
-    yield from ((None, row) for row in data)
+def _rows(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, row object) per row of a .jsonl file or a .json list (io.iter_rows: UTF-8, JSON
+    and object checks); where is FILE:LINE, or FILE:row N in a .json file."""
+    row = "row " if p.suffix.lower() == ".json" else ""
+    for n, obj in iter_rows(p):
+        yield f"{p}:{row}{n}", obj
 
 
 def read_cmb(path: PathLike, *, kind: str = "choice") -> list[EvalItem]:
@@ -305,10 +299,7 @@ def read_cmb(path: PathLike, *, kind: str = "choice") -> list[EvalItem]:
     answer-only prompt (`kind` "open"); subject: exam_class, dimension left empty."""
     p = Path(path)
     items = []
-    for i, (line, row) in enumerate(_rows(p)):
-        where = f"{p}:{line}" if line else f"{p}:row {i + 1}"
-        if not isinstance(row, dict):
-            raise DataError(where, None, "a row must be a JSON object")
+    for i, (where, row) in enumerate(_rows(p)):
         given = row.get("option") or {}
         options = {k: str(v).strip() for k, v in given.items() if str(v).strip()}
         if not options or not all(re.fullmatch(r"[A-J]", k) for k in options):
@@ -367,9 +358,8 @@ def read_longbench(path: PathLike) -> list[EvalItem]:
 
     p = Path(path)
     items = []
-    for i, (line, row) in enumerate(_rows(p)):
-        where = f"{p}:{line}" if line else f"{p}:row {i + 1}"
-        answers = row.get("answers") if isinstance(row, dict) else None
+    for i, (where, row) in enumerate(_rows(p)):
+        answers = row.get("answers")
         if not isinstance(answers, list) or not answers:
             raise _bad(where, "answers", "must be a non-empty list of texts")
         dataset = str(row.get("dataset") or eval_subject(p))
