@@ -8,7 +8,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from domaintune.eval.exam_formats import GAOKAO_TYPES, gaokao_subject
+from domaintune.eval.exam_formats import (
+    GAOKAO_TYPES,
+    detect_exam_format,
+    gaokao_subject,
+    read_exam_file,
+)
 from domaintune.io import eval_subject, exam_layout, read_eval_items
 from domaintune.records import EVAL_LETTERS, DataError, EvalItem
 
@@ -210,8 +215,6 @@ def exam_files(paths: Iterable[str | Path]) -> list[Path]:
 def _is_exam_file(f: Path) -> bool:
     """A .csv/.jsonl file, or a .json file in the GAOKAO-Bench or CMB layout (a folder may hold
     other .json files, such as C-Eval's subject_mapping.json)."""
-    from domaintune.eval.exam_formats import detect_exam_format
-
     suffix = f.suffix.lower()
     return suffix in (".csv", ".jsonl") or (
         suffix == ".json" and detect_exam_format(f) in ("gaokao", "cmb")
@@ -221,8 +224,6 @@ def _is_exam_file(f: Path) -> bool:
 def detect_format(path: str | Path) -> str:
     """gaokao or cmb by the first record's fields (.json/.jsonl), else jsonl by extension; a CSV
     by its header: `,Question` cmmlu, `question` ceval, else mmlu."""
-    from domaintune.eval.exam_formats import detect_exam_format
-
     p = _existing(path)
     exam = detect_exam_format(p)
     if exam in ("gaokao", "cmb"):
@@ -270,8 +271,6 @@ def read_questions(path: str | Path, fmt: str | None = None) -> list[EvalItem]:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt in ("gaokao", "cmb"):
-        from domaintune.eval.exam_formats import read_exam_file
-
         return read_exam_file(p, fmt, kind="choice")
     if (fmt == "jsonl") != (p.suffix.lower() == ".jsonl"):
         kind = "a .jsonl file" if fmt == "jsonl" else "a .csv file"
