@@ -18,9 +18,9 @@ from domaintune.data.clean_text import html_to_text, looks_like_html, normalise,
 from domaintune.data.parallel import Engine, ordered_map
 from domaintune.data.quality import SOURCES, CleanConfig, first_failure
 from domaintune.data.ray_read import map_rows
-from domaintune.data.ray_shards import output_file
+from domaintune.data.ray_shards import open_output
 from domaintune.data.rows import output_row
-from domaintune.io import UNSUPPORTED_FILE, PathLike, atomic_write, label
+from domaintune.io import UNSUPPORTED_FILE, PathLike, label
 from domaintune.records import Document
 
 __all__ = ["CleanConfig", "CleanResult", "clean_document", "clean_documents", "clean_file"]
@@ -157,11 +157,8 @@ def clean_file(
     config = config or CleanConfig()
     summary = CleanSummary(Counts(), Counter(), Counter())
     counts = summary.counts
-    with (
-        output_file(out, shards) as target,  # a folder output: ray_shards
-        atomic_write(target) as f,
-        Rejects(rejects, counts) as rej,
-    ):
+    # a folder output (`out/`, or `shards`): part files (ray_shards)
+    with open_output(out, shards) as f, Rejects(rejects, counts) as rej:
         # (row, result) pairs; on Ray the workers read the input (ray_read)
         fn = functools.partial(_clean_pairs, config=config)
         results = map_rows(fn, src, pairs=True, num_proc=num_proc, engine=engine)

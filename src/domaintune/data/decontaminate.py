@@ -12,9 +12,9 @@ from domaintune.data.accounting import Counts, Rejects, progress, write_report
 from domaintune.data.minhash import text_tokens
 from domaintune.data.parallel import Engine
 from domaintune.data.ray_read import map_rows
-from domaintune.data.ray_shards import output_file
+from domaintune.data.ray_shards import open_output
 from domaintune.data.rows import output_row
-from domaintune.io import PathLike, atomic_write, label, read_eval_items, read_records
+from domaintune.io import PathLike, label, read_eval_items, read_records
 from domaintune.records import Conversation, DataError, Document
 from domaintune.text import is_han
 
@@ -133,11 +133,8 @@ def decontaminate_file(
         functools.partial(_check_chunk, index=index), src, pairs=True, records=True,
         num_proc=num_proc, chunk_size=2048, engine=engine,
     )  # fmt: skip
-    with (
-        output_file(out, shards) as target,  # a folder output: ray_shards
-        atomic_write(target) as f,
-        Rejects(rejects, counts) as rej,
-    ):
+    # a folder output (`out/`, or `shards`): part files (ray_shards)
+    with open_output(out, shards) as f, Rejects(rejects, counts) as rej:
         for (row, record), hit in progress(checked, f"decontaminating {label(src)}"):
             counts.read += 1
             row = output_row(row, record)  # the input's own format and id

@@ -33,9 +33,9 @@ from domaintune.data.minhash import (
 )
 from domaintune.data.parallel import Engine
 from domaintune.data.ray_read import map_rows
-from domaintune.data.ray_shards import output_file
+from domaintune.data.ray_shards import open_output
 from domaintune.data.rows import output_row, read_documents_with_rows
-from domaintune.io import PathLike, _json_default, atomic_write, read_documents, write_jsonl
+from domaintune.io import PathLike, _json_default, read_documents, write_jsonl
 
 # 5-gram shingles as Lee et al. 2022 ("Deduplicating Training Data Makes Language Models
 # Better"); a gram is a latin word or one CJK character. Threshold 0.55, not their 0.8: chosen by
@@ -205,11 +205,8 @@ def dedup_documents(
     similarity = lambda u, v: _similarity(u, v, sigs, shingles)  # noqa: E731
     plan = _plan(scan, edges, sims, similarity, getattr(engine, "components", None))
     counts = Counts(read=len(scan.ids))
-    with (
-        Rejects(rejects, counts) as rej,
-        output_file(out, shards) as target,  # a folder output: ray_shards
-        atomic_write(target) as f,
-    ):
+    # a folder output (`out/`, or `shards`): part files (ray_shards)
+    with Rejects(rejects, counts) as rej, open_output(out, shards) as f:
         f.writelines(_kept_lines(path, plan, rej, counts, engine))
     settings = {
         "threshold": threshold,

@@ -17,9 +17,9 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-__all__ = ["PART_BYTES", "SUCCESS", "is_sharded", "output_file", "split_into_parts"]
+__all__ = ["PART_BYTES", "SUCCESS", "is_sharded", "open_output", "output_file", "split_into_parts"]
 
 SUCCESS = "_SUCCESS"
 PART_BYTES = 256 * 2**20  # one part per this many output bytes when no shard count is given
@@ -52,6 +52,15 @@ def output_file(out: Any, shards: int | None = None) -> Iterator[Path]:
         split_into_parts(whole, folder, shards)
     finally:
         whole.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def open_output(out: Any, shards: int | None = None) -> Iterator[IO[str]]:
+    """`out` opened for the verbs' jsonl rows (`io.atomic_write`): the file, or a folder's parts."""
+    from domaintune.io import atomic_write
+
+    with output_file(out, shards) as target, atomic_write(target) as f:
+        yield f
 
 
 def split_into_parts(whole: Path, folder: Path, shards: int | None = None) -> dict[str, Any]:
