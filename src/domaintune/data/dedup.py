@@ -137,6 +137,11 @@ def _output_rows(pairs: list) -> list[dict[str, Any]]:
     return [output_row(row, doc) for row, doc in pairs]
 
 
+def _output_pairs(pairs: list) -> list[tuple[None, dict[str, Any]]]:
+    """The local writing map: (no line yet, row); kept rows are encoded as they are written."""
+    return [(None, row) for row in _output_rows(pairs)]
+
+
 def _jsonl_line(row: dict[str, Any]) -> str:
     """The row as `write_jsonl` writes it."""
     return json.dumps(dict(row), ensure_ascii=False, default=_json_default) + "\n"
@@ -325,14 +330,11 @@ def _kept_lines(
     """Pass 2: re-read the input; yield kept rows' lines in order, send the others to
     `rejects`. On Ray the workers read and encode the rows (`_output_lines`)."""
     seen = 0
-    fn = _output_rows if engine is None else _output_lines
+    fn = _output_pairs if engine is None else _output_lines
     rows = map_rows(fn, path, pairs=True, engine=engine, read=read_documents_with_rows)
     for i, item in enumerate(progress(rows, "dedup: writing", total=plan["count"])):
         seen += 1
-        if isinstance(item, dict):
-            line, row = None, item
-        else:
-            line, row = item if isinstance(item, tuple) else (item, None)
+        line, row = item if isinstance(item, tuple) else (item, None)
         if i in plan["verdict"]:
             reason, value = plan["verdict"][i]
             rejects.add(row if row is not None else json.loads(line), reason, value)
