@@ -122,51 +122,52 @@ def _short(column: str) -> str:
     return column.split(" vs ")[0].replace(" acc_", " ")
 
 
+def _table_cells(summary: dict[str, Any]) -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """The columns, the variants' rows and the settings' mean ± spread rows, as printed cells
+    (the first cell of a row is its name); both table renderings below print these."""
+    rows = {n: v["row"] for n, v in summary["variants"].items()}
+    cols = _columns(list(rows.values()))
+    variants = [[n, *(_cell(r.get(c)) for c in cols)] for n, r in rows.items()]
+    settings = [
+        [key, *(f"{_cell(f[c]['mean'])} ± {_cell(f[c]['spread'])}" if c in f else "" for c in cols)]
+        for key, f in (summary.get("by_setting") or {}).items()
+    ]
+    return cols, variants, settings
+
+
 def rich_tables(summary: dict[str, Any]) -> list:
     """The variants table, and the mean ± spread table when the sweep has seeds."""
     from rich.table import Table
 
-    rows = {n: v["row"] for n, v in summary["variants"].items()}
-    cols = _columns(list(rows.values()))
+    cols, variants, settings = _table_cells(summary)
     firsts = sorted({c.split(" vs ")[1] for c in cols if " vs " in c})
     caption = f"Δ%: change against {', '.join(firsts)}" if firsts else None
-    table = Table(title="Sweep: the variants side by side (final model of each)", min_width=40,
-                  caption=caption)  # fmt: skip
-    table.add_column("variant", no_wrap=True)
-    for c in cols:
-        table.add_column(_short(c), justify="right")
-    for name, row in rows.items():
-        table.add_row(name, *(_cell(row.get(c)) for c in cols))
-    tables = [table]
-    if summary.get("by_setting"):
-        agg = Table(title="Mean over seeds ± spread (max - min)", min_width=40, caption=caption)
-        agg.add_column("setting", no_wrap=True)
+    titles = [("Sweep: the variants side by side (final model of each)", "variant", variants)]
+    if settings:  # a ± cell wraps after the ± in 100 columns, never cut
+        titles.append(("Mean over seeds ± spread (max - min)", "setting", settings))
+    tables = []
+    for title, first, rows in titles:
+        table = Table(title=title, min_width=40, caption=caption)
+        table.add_column(first, no_wrap=True)
         for c in cols:
-            agg.add_column(_short(c), justify="right")
-        for key, figs in summary["by_setting"].items():
-            cells = [
-                f"{_cell(figs[c]['mean'])} ± {_cell(figs[c]['spread'])}" if c in figs else ""
-                for c in cols
-            ]  # wraps after the ± in 100 columns, never cut
-            agg.add_row(key, *cells)
-        tables.append(agg)
+            table.add_column(_short(c), justify="right")
+        for cells in rows:
+            table.add_row(*cells)
+        tables.append(table)
     return tables
 
 
 def markdown_tables(summary: dict[str, Any]) -> str:
     """The same tables as Markdown (`sweep.md`: what docs/experiments.md quotes)."""
-    rows = {n: v["row"] for n, v in summary["variants"].items()}
-    cols = _columns(list(rows.values()))
-    head = "| {} |\n|{}\n"
-    out = [head.format(" | ".join(["variant", *cols]), "---|" * (len(cols) + 1))]
-    out += [f"| {' | '.join([n, *(_cell(r.get(c)) for c in cols)])} |\n" for n, r in rows.items()]
-    if summary.get("by_setting"):
-        out.append("\nMean over seeds ± spread (max - min):\n\n")
-        out.append(head.format(" | ".join(["setting", *cols]), "---|" * (len(cols) + 1)))
-        for key, f in summary["by_setting"].items():
-            cells = [f"{_cell(f[c]['mean'])} ± {_cell(f[c]['spread'])}" if c in f else ""
-                     for c in cols]  # fmt: skip
-            out.append(f"| {' | '.join([key, *cells])} |\n")
+    cols, variants, settings = _table_cells(summary)
+
+    def table(first: str, rows: list[list[str]]) -> list[str]:
+        head = f"| {' | '.join([first, *cols])} |\n|{'---|' * (len(cols) + 1)}\n"
+        return [head, *(f"| {' | '.join(cells)} |\n" for cells in rows)]
+
+    out = table("variant", variants)
+    if settings:
+        out += ["\nMean over seeds ± spread (max - min):\n\n", *table("setting", settings)]
     return "".join(out)
 
 
