@@ -208,7 +208,12 @@ def _split_lines(data: bytes) -> Iterator[bytes]:
 
 def count_lines(pieces: list[Piece]) -> list[int]:
     """Lines per JSONL range (the cheap first map); 0 for other pieces."""
-    return [len(list(_split_lines(_range_bytes(p)))) if p.kind == "jsonl" else 0 for p in pieces]
+    return [_line_count(_range_bytes(p)) if p.kind == "jsonl" else 0 for p in pieces]
+
+
+def _line_count(data: bytes) -> int:
+    """len(list(_split_lines(data))), without making the lines (a third of the time)."""
+    return data.count(b"\n") + (not data.endswith(b"\n") if data else 0)
 
 
 def _raw_lines(piece: Piece) -> Iterator[tuple[int, bytes]]:
