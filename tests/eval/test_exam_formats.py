@@ -133,6 +133,7 @@ def test_gaokao_letter_prompt_names_the_subject_in_chinese():
         "A. 3×10^5 m/s\nB. 3×10^8 m/s\nC. 3×10^10 m/s\nD. 3×10^3 m/s\n答案："
     )
     assert ef.gaokao_subject("2010-2022_Math_II_MCQs") == "文科数学"
+    assert [style_for(f, "lm-eval").name for f in ("gaokao", "cmb")] == ["lm-eval-ceval"] * 2
 
 
 # ---------------------------------------------------------------- official rules: GAOKAO, CMB
