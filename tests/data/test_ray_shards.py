@@ -35,6 +35,7 @@ def test_parts_concatenate_to_the_single_file_and_success_comes_last(tmp_path):
     dedup_documents(src, f"{tmp_path}/slash/")
     assert _parts(tmp_path / "slash") == ["part-00000.jsonl"]
     assert (tmp_path / "slash" / "part-00000.jsonl").read_bytes() == kept
+    assert sorted(p.name for p in (tmp_path / "slash").iterdir()) == [SUCCESS, "part-00000.jsonl"]
 
 
 def test_interrupted_run_leaves_no_success_and_a_rerun_removes_stale_parts(tmp_path):

@@ -65,22 +65,16 @@ def open_output(out: Any, shards: int | None = None) -> Iterator[IO[str]]:
 
 def split_into_parts(whole: Path, folder: Path, shards: int | None = None) -> dict[str, Any]:
     """Cut `whole` (jsonl) into parts of equal row counts in `folder`; `_SUCCESS` written last."""
-    from domaintune.io import atomic_write, fsync_dir, write_json
+    from domaintune.io import fsync_dir, write_json
 
     with whole.open("rb") as f:
         rows = sum(1 for _ in f)
     count = shards or max(1, -(-whole.stat().st_size // PART_BYTES))
-    per_part = -(-rows // count) if rows else 0
-    written: list[tuple[str, int]] = []
-    with whole.open("rb") as src:
-        for index in range(count):
-            name = part_name(index)
-            with atomic_write(folder / f".{name}.new", "wb") as dst:
-                n = 0
-                while n < per_part and (line := src.readline()):
-                    dst.write(line)
-                    n += 1
-            written.append((name, n))
+    if count == 1:  # the one part is the file itself, already written atomically: no copy
+        os.replace(whole, folder / f".{part_name(0)}.new")
+        written = [(part_name(0), rows)]
+    else:
+        written = _copy_parts(whole, folder, count, -(-rows // count) if rows else 0)
     (folder / SUCCESS).unlink(missing_ok=True)  # from here on the folder is not complete
     new = {name for name, _ in written}
     for stale in folder.glob("part-*.jsonl"):
@@ -92,3 +86,20 @@ def split_into_parts(whole: Path, folder: Path, shards: int | None = None) -> di
     manifest = {"parts": [{"file": n, "rows": r} for n, r in written], "rows": rows}
     write_json(folder / SUCCESS, manifest)
     return manifest
+
+
+def _copy_parts(whole: Path, folder: Path, count: int, per_part: int) -> list[tuple[str, int]]:
+    """`whole`'s rows copied into `count` parts of `per_part` rows (`.part-N.jsonl.new`)."""
+    from domaintune.io import atomic_write
+
+    written: list[tuple[str, int]] = []
+    with whole.open("rb") as src:
+        for index in range(count):
+            name = part_name(index)
+            with atomic_write(folder / f".{name}.new", "wb") as dst:
+                n = 0
+                while n < per_part and (line := src.readline()):
+                    dst.write(line)
+                    n += 1
+            written.append((name, n))
+    return written
