@@ -5,7 +5,7 @@ The Ray engine is a drop-in for `parallel.ordered_map`: chunks go to Ray Data's 
 input order, so every output byte equals the local engine's. For JSONL, JSONL.gz and Parquet
 inputs (`map_pieces`) the workers read the input themselves, in pieces planned by the driver
 without reading data (ray_read.py); other formats are read by the driver with the local readers
-and sent in chunks. Ray has a fixed start-up cost (9-19 s for `ray.init` here, 5-10 s more for
+and sent in chunks. Ray has a fixed start-up cost (5-11 s for `ray.init` here, 2-6 s more for
 the first Ray Data job): it pays on inputs that keep many cores busy for minutes (docs/scale.md).
 
 Ray is optional (`pip install 'domaintune[ray]'`); nothing here imports it at module level.
