@@ -4,6 +4,7 @@ are read here one after another, as the map tasks read them."""
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 from pathlib import Path
@@ -106,8 +107,12 @@ def test_rows_encoded_by_workers_are_written_as_locally_even_with_nan(tmp_path):
     from domaintune.records import Document
 
     text = "the same words again and again for a duplicate document here " * 3
-    rows = [{"id": "a", "text": text, "score": 0.5}, {"id": "b", "text": text, "score": "NaN"},
-            {"id": "c", "text": "something else entirely " * 5}, {"id": "d", "text": text}]
+    rows = [
+        {"id": "a", "text": text, "score": 0.5},
+        {"id": "b", "text": text, "score": "NaN"},
+        {"id": "c", "text": "something else entirely " * 5},
+        {"id": "d", "text": text},
+    ]
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r).replace('"NaN"', "NaN") + "\n" for r in rows))
     for name, engine in (("local", None), ("worker", _InProcessEngine())):
@@ -123,3 +128,20 @@ def test_rows_encoded_by_workers_are_written_as_locally_even_with_nan(tmp_path):
     nan_row = {"id": "b", "score": float("nan")}
     (only,) = _output_lines([(nan_row, Document(id="b", text=""))])
     assert only[0] == '{"id": "b", "score": NaN}\n' and only[1] is nan_row
+    # a value JSON cannot hold (a Parquet date): the row alone; dedup raises for it as locally
+    # when it is kept and writes it to the rejects (default=str) as locally when it is not
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    date_row = {"id": "e", "text": text, "day": datetime.date(2026, 12, 3)}
+    assert _output_lines([(date_row, Document(id="e", text=text))]) == [(None, date_row)]
+    dated = tmp_path / "dated.parquet"
+    pq.write_table(pa.Table.from_pylist([{**rows[0], "day": None}, date_row]), dated)
+    for name, engine in (("local", None), ("worker", _InProcessEngine())):
+        d = tmp_path / f"dated-{name}"
+        dedup_documents(dated, d / "out.jsonl", rejects=d / "rej.jsonl", engine=engine)
+        assert '"day": "2026-12-03"' in (d / "rej.jsonl").read_text()
+    for f in ("out.jsonl", "rej.jsonl"):
+        assert (tmp_path / "dated-worker" / f).read_bytes() == (
+            tmp_path / "dated-local" / f
+        ).read_bytes()

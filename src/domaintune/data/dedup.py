@@ -147,13 +147,18 @@ def _jsonl_line(row: dict[str, Any]) -> str:
     return json.dumps(dict(row), ensure_ascii=False, default=_json_default) + "\n"
 
 
-def _output_lines(pairs: list) -> list[str | tuple[str, dict[str, Any]]]:
+def _output_lines(pairs: list) -> list[str | tuple[str | None, dict[str, Any]]]:
     """Ray's writing map: each output row as its line, encoded in the worker so the driver only
     writes it; with the row too when the line does not give it back exactly (a rejected row is
-    written from it: non-JSON values such as Parquet dates)."""
-    out: list[str | tuple[str, dict[str, Any]]] = []
+    written from it: NaN), or the row alone when it has no line (Parquet dates: the driver then
+    raises for it as locally if it is kept, and writes it to the rejects as locally if not)."""
+    out: list[str | tuple[str | None, dict[str, Any]]] = []
     for row in _output_rows(pairs):
-        line = _jsonl_line(row)
+        try:
+            line = _jsonl_line(row)
+        except TypeError:
+            out.append((None, row))
+            continue
         out.append(line if json.loads(line) == row else (line, row))
     return out
 
