@@ -254,9 +254,7 @@ def _piece_rows(piece: Piece) -> Iterator[tuple[int, Any]]:
             yield lineno, require_object(piece.path, lineno, row)
 
 
-def read_piece(
-    piece: Piece, *, records: bool = False, source: str | None = None
-) -> Iterator[tuple[dict[str, Any], Any]]:
+def read_piece(piece: Piece, *, records: bool = False) -> Iterator[tuple[dict[str, Any], Any]]:
     """(row, Document) - or (row, Document | Conversation) with `records` - per row."""
     from domaintune.io import file_stem
     from domaintune.records import RawRow, parse_document, parse_record
@@ -264,7 +262,7 @@ def read_piece(
     stem = file_stem(_name(piece.path))
     for line, data in _piece_rows(piece):
         raw = RawRow(data, piece.path, line, stem=stem, row_indexed=piece.kind == "parquet")
-        yield data, parse_record(raw) if records else parse_document(raw, source)
+        yield data, parse_record(raw) if records else parse_document(raw)
 
 
 def run_pieces(
@@ -273,7 +271,6 @@ def run_pieces(
     fn: Callable[[list[Any]], list[Any]],
     pairs: bool,
     records: bool,
-    source: str | None,
     chunk_size: int,
 ) -> list[Any]:
     """The map task: read pieces and apply `fn` to chunks of (row, record) pairs or records.
@@ -286,7 +283,7 @@ def run_pieces(
     out: list[Any] = []
     try:
         for piece in pieces:
-            rows = read_piece(piece, records=records, source=source)
+            rows = read_piece(piece, records=records)
             for chunk in chunks(rows, chunk_size):
                 out.extend(fn(chunk if pairs else [record for _, record in chunk]))
     except DataError as err:
@@ -317,7 +314,6 @@ def map_rows(
     *,
     pairs: bool = False,
     records: bool = False,
-    source: str | None = None,
     num_proc: int = 1,
     chunk_size: int = 256,
     engine: Any = None,
@@ -331,9 +327,9 @@ def map_rows(
     reader = getattr(engine, "map_pieces", None)
     results = None
     if reader is not None:
-        options = {"pairs": pairs, "records": records, "source": source}
-        results = reader(functools.partial(run_pieces, fn=fn, chunk_size=chunk_size, **options),
-                         path)  # fmt: skip
+        task = functools.partial(run_pieces, fn=fn, pairs=pairs, records=records,
+                                 chunk_size=chunk_size)  # fmt: skip
+        results = reader(task, path)
     if results is not None:
         yield from _raising(results)
         return
@@ -344,6 +340,6 @@ def map_rows(
     elif records:
         rows = read_records_with_rows(path)
     else:
-        rows = read_documents_with_rows(path, source=source)
+        rows = read_documents_with_rows(path)
     items = rows if pairs else (record for _, record in rows)
     yield from ordered_map(fn, items, num_proc=num_proc, chunk_size=chunk_size, engine=engine)
