@@ -271,7 +271,7 @@ def _is_hidden(f: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in f.relative_to(root).parts)
 
 
-def _data_files(path: PathLike, *, include_txt: bool = True) -> list[tuple[Path, Path]]:
+def data_files(path: PathLike, *, include_txt: bool = True) -> list[tuple[Path, Path]]:
     """(file, root) pairs: the file itself, or every data file under a folder, sorted."""
     p = Path(path)
     if not p.is_dir():
@@ -313,7 +313,7 @@ def iter_raw_rows(
     """Raw rows of every file; a file in a folder that no reader takes is yielded as its Path."""
     allowed = set(SUPPORTED_SUFFIXES) - (set() if include_txt else set(WHOLE_FILE_SUFFIXES))
     for top in _paths(path):
-        for file, root in _data_files(top, include_txt=include_txt):
+        for file, root in data_files(top, include_txt=include_txt):
             if _suffix(file) not in allowed and Path(top).is_dir():
                 yield file  # never skipped silently: the caller counts or refuses it
                 continue
@@ -398,7 +398,7 @@ def read_eval_items(
     """
     require = tuple(require)
     for top in _paths(path):
-        for file, _ in _data_files(top, include_txt=False):
+        for file, _ in data_files(top, include_txt=False):
             if _suffix(file) in WHOLE_FILE_SUFFIXES and Path(top).is_dir():
                 raise _unsupported(file, "evaluation items")
             subject = eval_subject(file) if default_subject else None
@@ -646,6 +646,11 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+def jsonl_line(row: Mapping[str, Any]) -> str:
+    """One row as `write_jsonl` writes it: UTF-8 JSON, no ASCII escapes, a newline."""
+    return json.dumps(dict(row), ensure_ascii=False, default=_json_default) + "\n"
+
+
 def write_jsonl(path: PathLike, rows: Iterable[Mapping[str, Any] | Any]) -> int:
     """Atomically write dicts or records (with to_dict) as UTF-8 jsonl; return the row count."""
     count = 0
@@ -654,7 +659,7 @@ def write_jsonl(path: PathLike, rows: Iterable[Mapping[str, Any] | Any]) -> int:
             obj = row.to_dict() if hasattr(row, "to_dict") else row
             if not isinstance(obj, Mapping):
                 raise TypeError(f"jsonl rows must be dicts or records, got {type(row).__name__}")
-            f.write(json.dumps(dict(obj), ensure_ascii=False, default=_json_default) + "\n")
+            f.write(jsonl_line(obj))
             count += 1
     return count
 

@@ -35,7 +35,7 @@ from domaintune.data.parallel import Engine
 from domaintune.data.ray_read import map_rows
 from domaintune.data.ray_shards import open_output
 from domaintune.data.rows import output_row, read_documents_with_rows
-from domaintune.io import PathLike, _json_default, read_documents, write_jsonl
+from domaintune.io import PathLike, jsonl_line, read_documents, write_jsonl
 
 # 5-gram shingles as Lee et al. 2022 ("Deduplicating Training Data Makes Language Models
 # Better"); a gram is a latin word or one CJK character. Threshold 0.55, not their 0.8: chosen by
@@ -142,11 +142,6 @@ def _output_pairs(pairs: list) -> list[tuple[None, dict[str, Any]]]:
     return [(None, row) for row in _output_rows(pairs)]
 
 
-def _jsonl_line(row: dict[str, Any]) -> str:
-    """The row as `write_jsonl` writes it."""
-    return json.dumps(dict(row), ensure_ascii=False, default=_json_default) + "\n"
-
-
 def _output_lines(pairs: list) -> list[str | tuple[str | None, dict[str, Any]]]:
     """Ray's writing map: each output row as its line, encoded in the worker so the driver only
     writes it; with the row too when the line does not give it back exactly (a rejected row is
@@ -155,7 +150,7 @@ def _output_lines(pairs: list) -> list[str | tuple[str | None, dict[str, Any]]]:
     out: list[str | tuple[str | None, dict[str, Any]]] = []
     for row in _output_rows(pairs):
         try:
-            line = _jsonl_line(row)
+            line = jsonl_line(row)
         except TypeError:
             out.append((None, row))
             continue
@@ -345,7 +340,7 @@ def _kept_lines(
             rejects.add(row if row is not None else json.loads(line), reason, value)
         else:
             counts.kept += 1
-            yield line if line is not None else _jsonl_line(row)
+            yield line if line is not None else jsonl_line(row)
     if seen != plan["count"]:
         raise RuntimeError(
             f"{path} changed during deduplication ({plan['count']} then {seen} rows)"

@@ -83,11 +83,11 @@ def _listing(top: str) -> list[tuple[str, int]] | None:
     from pyarrow import fs
 
     if not is_uri(top):
-        from domaintune.io import _data_files  # the local reader's listing and order
+        from domaintune.io import data_files  # the local reader's listing and order
 
         if not Path(top).exists():
             return None  # the local reader's own error
-        files = [str(f) for f, _ in _data_files(top)]
+        files = [str(f) for f, _ in data_files(top)]
         return [(f, os.path.getsize(f)) for f in files]
     filesystem, inner = _filesystem(top)
     info = filesystem.get_file_info(inner)
