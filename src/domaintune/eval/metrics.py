@@ -121,18 +121,20 @@ def exact_match(prediction: str, reference: str, chinese: bool) -> float:
     return 100.0 if joiner.join(pred) == joiner.join(ref) else 0.0
 
 
-def bag_f1(prediction: Sequence[str], reference: Sequence[str]) -> float:
-    """SQuAD's bag-of-tokens F1 (0-1); 0 when nothing is shared."""
+def bag_f1(prediction: Sequence[str], reference: Sequence[str], scale: float = 1.0) -> float:
+    """SQuAD's bag-of-tokens F1 times `scale`; 0 when nothing is shared. `scale` multiplies
+    before the division, as SQuAD's and LongBench's scripts order it, so figures stay bit-equal."""
     same = sum((Counter(prediction) & Counter(reference)).values())
     if same == 0:
         return 0.0
     precision, recall = same / len(prediction), same / len(reference)
-    return 2 * precision * recall / (precision + recall)
+    return scale * (2 * precision * recall) / (precision + recall)
 
 
 def token_f1(prediction: str, reference: str, chinese: bool) -> float:
     """SQuAD's bag-of-tokens F1 (x100) over `answer_tokens`; 0 when either side has none."""
-    return 100.0 * bag_f1(answer_tokens(prediction, chinese), answer_tokens(reference, chinese))
+    pred, ref = answer_tokens(prediction, chinese), answer_tokens(reference, chinese)
+    return bag_f1(pred, ref, scale=100.0)
 
 
 # ---------------------------------------------------------------- ROUGE-L
