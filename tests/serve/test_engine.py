@@ -209,3 +209,30 @@ def test_qlora_adapter_is_served_on_its_4bit_base(tiny_model_dir, adapters, tmp_
     assert model.base_model.model.is_loaded_in_4bit and served["q"].adapter == "q"
     with pytest.raises(ServeError, match="differently quantised bases"):
         load_served(q, {"med": adapters["med"]})
+
+
+def test_the_announced_port_accepts_connections_before_uvicorn_runs(monkeypatch):
+    """`serving on URL` comes after the socket listens: a client that connects at once (while
+    uvicorn is still starting) is queued, not refused (a test under load met the refusal)."""
+    import re
+    import socket
+    from types import SimpleNamespace
+
+    import uvicorn
+
+    from domaintune.serve.server import run_server
+
+    seen = {}
+
+    def announce(line):
+        seen["port"] = int(re.search(r":(\d+)/v1", line).group(1))
+
+    def not_started(self, sockets):  # uvicorn has not run yet: only the socket exists
+        with socket.create_connection(("127.0.0.1", seen["port"]), timeout=2):
+            seen["connected"] = True
+        sockets[0].close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", not_started)
+    engine = SimpleNamespace(served=["model"], close=lambda: seen.setdefault("closed", True))
+    run_server(engine, port=0, announce=announce)
+    assert seen == {"port": seen["port"], "connected": True, "closed": True} and seen["port"] > 0

@@ -269,6 +269,9 @@ def run_server(engine: Engine, *, host: str = "127.0.0.1", port: int = 8000,
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listening before the announcement: a client that reads the line and connects while
+    # uvicorn still starts waits in the backlog instead of being refused (seen under load).
+    sock.listen(2048)
     bound = sock.getsockname()[1]
     app = create_app(engine, api_key=api_key, max_tokens=max_tokens)
     config = uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=2)
